@@ -1,0 +1,1 @@
+"""audio stage of MagicDance (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""choreo stage of MagicDance (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""One module per ``magicdance`` subcommand (discovered by :mod:`magicdance_core.cli`)."""

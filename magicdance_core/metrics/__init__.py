@@ -1,0 +1,1 @@
+"""metrics stage of MagicDance (see DESIGN.md)."""

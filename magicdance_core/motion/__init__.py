@@ -1,0 +1,1 @@
+"""motion stage of MagicDance (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""photo stage of MagicDance (see DESIGN.md)."""
