@@ -98,13 +98,14 @@ def _normalize(v, xp, eps=1e-12):
 def axis_angle_to_quat(aa):
     xp = _xp(aa)
     aa = xp.asarray(aa)
-    angle = xp.sqrt(xp.sum(aa * aa, -1, keepdims=True))
-    half = angle * 0.5
-    small = angle < 1e-6
-    # sin(x/2)/x with its Taylor expansion near 0 (keeps gradients finite).
-    safe = xp.where(small, xp.maximum(angle, 1.0) * 0 + 1.0, angle)
-    k = xp.where(small, 0.5 - angle * angle / 48.0, xp.sin(half) / safe)
-    w = xp.cos(half)
+    angle_sq = xp.sum(aa * aa, -1, keepdims=True)
+    small = angle_sq < 1e-12
+    # Never take sqrt(0): its gradient is infinite and 0*inf poisons autograd with NaN
+    # even through the branch np.where/torch.where does not pick.
+    angle = xp.sqrt(xp.where(small, angle_sq * 0 + 1.0, angle_sq))
+    # sin(x/2)/x and cos(x/2) with their Taylor expansions near 0.
+    k = xp.where(small, 0.5 - angle_sq / 48.0, xp.sin(angle * 0.5) / angle)
+    w = xp.where(small, 1.0 - angle_sq / 8.0, xp.cos(angle * 0.5))
     return _cat(w, aa * k, xp)
 
 
@@ -120,11 +121,12 @@ def quat_to_axis_angle(q):
     # Take the short way round (w >= 0) so the angle lies in [0, pi].
     q = xp.where(q[..., :1] < 0, -q, q)
     v = q[..., 1:]
-    s = xp.sqrt(xp.sum(v * v, -1, keepdims=True))
+    s_sq = xp.sum(v * v, -1, keepdims=True)
+    small = s_sq < 1e-12
+    s = xp.sqrt(xp.where(small, s_sq * 0 + 1.0, s_sq))  # no sqrt(0): see axis_angle_to_quat
     angle = 2.0 * xp.atan2(s, q[..., :1])
-    small = s < 1e-6
-    safe_s = xp.where(small, s * 0 + 1.0, s)
-    k = xp.where(small, 2.0 / xp.maximum(q[..., :1], 1e-12) * (s * 0 + 1.0), angle / safe_s)
+    # Near identity angle/s -> 2/w (w ~ 1 there).
+    k = xp.where(small, 2.0 / xp.maximum(q[..., :1], 1e-12), angle / s)
     return v * k
 
 
