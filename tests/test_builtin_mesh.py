@@ -1,0 +1,80 @@
+"""The built-in body mesh: shape, labels, weights, skinning (pure numpy)."""
+
+import numpy as np
+import pytest
+
+from magicdance_core.body.builtin_mesh import build_builtin_body, skin
+from magicdance_core.body.fk import forward_kinematics
+from magicdance_core.body.skeleton import JOINT_INDEX, REST_PELVIS_HEIGHT
+
+
+@pytest.fixture(scope="module")
+def body():
+    return build_builtin_body()
+
+
+def test_shapes_and_ranges(body):
+    V, F = body.vertices, body.faces
+    assert V.ndim == 2 and V.shape[1] == 3 and F.shape[1] == 3
+    assert F.min() >= 0 and F.max() < len(V)
+    assert body.face_parts.shape == (len(F),)
+    assert set(np.unique(body.face_parts)) == set(range(1, 25))
+    assert body.weights.shape == (len(V), 24)
+    np.testing.assert_allclose(body.weights.sum(1), 1.0, atol=1e-9)
+    assert body.weights.min() >= 0
+    assert body.uv.min() >= 0 and body.uv.max() <= 1
+    # every face's corners belong to the face's part (seams are duplicated)
+    assert np.all(body.vertex_parts[F] == body.face_parts[:, None])
+
+
+def test_person_shaped(body):
+    V = body.vertices
+    height = V[:, 1].max() - V[:, 1].min()
+    assert 1.6 < height < 1.9
+    sole = V[:, 1].min() + REST_PELVIS_HEIGHT
+    assert -0.01 < sole < 0.02, sole          # feet rest on the floor when standing
+    span = V[:, 0].max() - V[:, 0].min()
+    assert 1.5 < span < 1.9                   # T-pose arm span
+    # closed, outward-facing surface: positive enclosed volume, roughly a person's
+    vol = np.einsum("ij,ij->i", V[body.faces[:, 0]], np.cross(V[body.faces[:, 1]], V[body.faces[:, 2]])).sum() / 6
+    assert 0.05 < vol < 0.12
+
+
+def test_part_sides(body):
+    c = body.vertices[body.faces].mean(1)
+    p = body.face_parts
+    assert c[p == 4, 0].mean() > 0.5 and c[p == 3, 0].mean() < -0.5   # left hand is +X
+    assert c[p == 5, 0].mean() > 0 and c[p == 6, 0].mean() < 0        # left foot +X
+    for back, front in ((1, 2), (7, 9), (8, 10), (11, 13), (12, 14), (15, 17), (16, 18), (19, 21), (20, 22), (23, 24)):
+        assert c[p == front, 2].mean() > c[p == back, 2].mean(), (back, front)
+    assert c[p == 23, 1].mean() > 0.5 and c[p == 1, 1].mean() > 0
+
+
+def test_skin_rest_and_translation(body):
+    T = 3
+    trans = np.array([[0, REST_PELVIS_HEIGHT, 0], [1, 2, 3], [0.5, 1, -1]])
+    out = skin(body, np.zeros((T, 24, 3)), trans)
+    np.testing.assert_allclose(out, body.vertices[None] + trans[:, None], atol=1e-12)
+
+
+def test_skin_follows_joints(body):
+    rng = np.random.default_rng(0)
+    poses = rng.normal(0, 0.4, (4, 24, 3))
+    trans = rng.normal(0, 0.3, (4, 3))
+    out = skin(body, poses, trans)
+    joints = forward_kinematics(poses, trans, None)
+    # Vertices weighted fully to one joint move rigidly with it: their distance to it is kept.
+    j = JOINT_INDEX["left_elbow"]
+    rigid = body.weights[:, j] > 0.999
+    assert rigid.sum() > 20
+    d_rest = np.linalg.norm(body.vertices[rigid] - body.rest_joints[j], axis=1)
+    for t in range(4):
+        d = np.linalg.norm(out[t, rigid] - joints[t, j], axis=1)
+        np.testing.assert_allclose(d, d_rest, atol=1e-9)
+    # Bending the left elbow moves the left forearm and leaves the right side alone.
+    pose = np.zeros((24, 3))
+    pose[j] = [0, 0, 1.2]
+    bent = skin(body, pose, np.zeros(3))
+    moved = np.linalg.norm(bent - body.vertices, axis=1) > 1e-6
+    assert np.all(body.vertices[moved, 0] > 0.3)
+    assert np.any(moved[body.vertex_parts == 4])
