@@ -1,0 +1,176 @@
+"""Tempo, beat and downbeat tracking.
+
+librosa's tracker (Ellis' dynamic programme) is sound once it knows the tempo; what fails is
+its tempo estimate: the autocorrelation of the onset envelope is as high at twice the beat
+period as at the period itself, so fast songs (170-190 BPM) come out at half tempo. Here:
+
+1. a local tempo curve from the product of the autocorrelation (peaks at the period and its
+   multiples) and the Fourier magnitude (peaks at the tempo and its multiples) of the onset
+   envelope in 8 s windows - the two agree only at the true tempo (Peeters' hybrid
+   ACF x DFT idea) - smoothed over time with a Viterbi path so tempo changes are followed;
+2. librosa's dynamic-programming beat tracker run with that time-varying tempo;
+3. downbeats: for meters 3 and 4 and every phase, how strongly bar starts stand out in bass
+   onsets and harmonic (chroma) change; the best (meter, phase) wins.
+
+This is our own small tracker on top of librosa rather than madmom (non-commercial models) or
+essentia (AGPL); benchmarks/beats/RESULTS.md compares them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SR = 22050
+HOP = 256
+FPS = SR / HOP  # onset-envelope frames per second (~86)
+BPM_MIN, BPM_MAX = 50.0, 220.0
+WIN_S = 8.0  # tempo analysis window
+STEP_S = 1.0  # tempo curve resolution
+
+
+@dataclass
+class BeatResult:
+    tempo_bpm: float  # median local tempo
+    beats_s: np.ndarray
+    downbeats_s: np.ndarray
+    meter: int
+    tempo_curve_bpm: np.ndarray  # one value per STEP_S
+    onset_env: np.ndarray  # at FPS
+
+
+def onset_envelope(y: np.ndarray, sr: int = SR) -> np.ndarray:
+    import librosa
+
+    return librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP).astype(np.float32)
+
+
+def _bpm_grid() -> np.ndarray:
+    # 1.5 % steps: finer than the tempo wobble of real performances, coarse enough to be cheap.
+    return np.exp(np.arange(np.log(BPM_MIN), np.log(BPM_MAX), np.log(1.015)))
+
+
+def tempo_salience(onset: np.ndarray, fps: float = FPS):
+    """Hybrid ACF x DFT tempo salience, shape (n_windows, n_bpm), and the bpm grid."""
+    bpm = _bpm_grid()
+    win = int(round(WIN_S * fps))
+    step = int(round(STEP_S * fps))
+    x = np.asarray(onset, dtype=np.float64)
+    if x.size < win:
+        x = np.pad(x, (0, win - x.size))
+    starts = np.arange(0, max(1, x.size - win + 1), step)
+    if starts[-1] + win < x.size:
+        starts = np.append(starts, x.size - win)
+    seg = np.lib.stride_tricks.sliding_window_view(x, win)[starts]  # views, no copy
+    seg = seg - seg.mean(axis=1, keepdims=True)
+    seg = seg * np.hanning(win)[None]
+    # Autocorrelation by FFT, sampled at each candidate period (linear interpolation).
+    nfft = 1 << int(np.ceil(np.log2(2 * win)))
+    spec = np.fft.rfft(seg, nfft, axis=1)
+    acf = np.fft.irfft(np.abs(spec) ** 2, nfft, axis=1)[:, :win]
+    acf /= np.maximum(acf[:, :1], 1e-12)
+    lags = 60.0 * fps / bpm
+    i0 = np.floor(lags).astype(int)
+    frac = lags - i0
+    a = acf[:, i0] * (1 - frac) + acf[:, np.minimum(i0 + 1, win - 1)] * frac
+    a = np.clip(a, 0, None)
+    # Fourier magnitude at each candidate tempo.
+    n = np.arange(win)
+    basis = np.exp(-2j * np.pi * np.outer(n, bpm / 60.0 / fps))
+    d = np.abs(seg @ basis)
+    d /= np.maximum(d.max(axis=1, keepdims=True), 1e-12)
+    sal = a * d
+    sal /= np.maximum(sal.max(axis=1, keepdims=True), 1e-12)
+    return sal, bpm, starts
+
+
+def tempo_curve(sal: np.ndarray, bpm: np.ndarray, jump_cost: float = 4.0) -> np.ndarray:
+    """Viterbi path through the salience: small drifts are cheap, octave jumps are not."""
+    logb = np.log2(bpm)
+    emit = np.log(sal + 1e-3)
+    # Mild preference for the moderate tempi people tap to; does not override clear evidence.
+    emit = emit - 0.5 * ((logb - np.log2(120.0)) / 1.2) ** 2
+    dist = np.abs(logb[:, None] - logb[None, :])  # octaves between states
+    trans = -jump_cost * np.minimum(dist / 0.04, 1.0) - 40.0 * np.maximum(dist - 0.04, 0)
+    # Big, deliberate changes (a tempo jump) pay a fixed price instead of a distance-growing one.
+    trans = np.maximum(trans, -jump_cost * 2)
+    n, k = emit.shape
+    score = emit[0].copy()
+    back = np.zeros((n, k), dtype=np.int32)
+    for t in range(1, n):
+        cand = score[:, None] + trans
+        back[t] = np.argmax(cand, axis=0)
+        score = cand[back[t], np.arange(k)] + emit[t]
+    path = np.zeros(n, dtype=np.int32)
+    path[-1] = int(np.argmax(score))
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return bpm[path]
+
+
+def track_beats(y: np.ndarray, sr: int = SR, onset: np.ndarray | None = None) -> BeatResult:
+    """Beats and downbeats of mono audio ``y`` at ``sr`` (22050 Hz expected)."""
+    import librosa
+
+    if onset is None:
+        onset = onset_envelope(y, sr)
+    sal, bpm, starts = tempo_salience(onset)
+    curve = tempo_curve(sal, bpm)
+    # Window centres -> per-frame tempo for the DP tracker.
+    centres = starts + WIN_S * FPS / 2
+    frame_bpm = np.interp(np.arange(onset.size), centres, curve)
+    _, beats = librosa.beat.beat_track(onset_envelope=onset, sr=sr, hop_length=HOP, bpm=frame_bpm,
+                                       tightness=100, units="frames", trim=True)
+    beats_s = librosa.frames_to_time(beats, sr=sr, hop_length=HOP)
+    meter, downbeats_s = estimate_downbeats(y, sr, beats_s)
+    return BeatResult(
+        tempo_bpm=float(np.median(60.0 / np.diff(beats_s))) if beats_s.size > 2 else float(np.median(curve)),
+        beats_s=beats_s, downbeats_s=downbeats_s, meter=meter, tempo_curve_bpm=curve, onset_env=onset,
+    )
+
+
+def _beat_features(y, sr, beats_s):
+    """Per-beat bass-onset accent and chroma change (how much harmony moved at this beat)."""
+    import librosa
+
+    hop = 512
+    mel = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=hop, n_mels=64, fmax=sr / 2)
+    logmel = librosa.power_to_db(mel)
+    bass = np.clip(np.diff(logmel[:6], axis=1, prepend=logmel[:6, :1]), 0, None).mean(axis=0)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=hop) if y.size < sr * 600 else \
+        librosa.feature.chroma_stft(y=y, sr=sr, hop_length=hop)
+    bf = librosa.time_to_frames(beats_s, sr=sr, hop_length=hop)
+    bf = np.clip(bf, 0, bass.size - 1)
+    acc = np.array([bass[max(0, f - 2): f + 3].max() for f in bf])
+    bounds = np.concatenate([bf, [chroma.shape[1]]])
+    seg = np.stack([chroma[:, bounds[i]: max(bounds[i] + 1, bounds[i + 1])].mean(axis=1) for i in range(bf.size)])
+    seg /= np.linalg.norm(seg, axis=1, keepdims=True) + 1e-9
+    change = np.concatenate([[0.0], 1 - np.sum(seg[1:] * seg[:-1], axis=1)])
+    return acc, change, seg
+
+
+def _z(v):
+    return (v - v.mean()) / (v.std() + 1e-9)
+
+
+def estimate_downbeats(y, sr, beats_s, meters=(3, 4)):
+    """(meter, downbeat times): the (meter, phase) whose bar starts stand out most."""
+    beats_s = np.asarray(beats_s)
+    if beats_s.size < 8:
+        return 4, beats_s[::4]
+    acc, change, seg = _beat_features(y, sr, beats_s)
+    acc, change = _z(acc), _z(change)
+    evidence = acc + change
+    best = None
+    for m in meters:
+        for p in range(m):
+            on = evidence[p::m].mean()
+            off = np.delete(evidence, np.arange(p, evidence.size, m)).mean()
+            # Bars repeat: chroma of a beat resembles the one a bar later.
+            sim = np.mean(np.sum(seg[m:] * seg[:-m], axis=1))
+            score = (on - off) + 2.0 * sim
+            if best is None or score > best[0]:
+                best = (score, m, p)
+    _, m, p = best
+    return m, beats_s[p::m]
