@@ -136,7 +136,8 @@ def write_action_values(action, arm, values: np.ndarray, frame_start: int, key_t
     fr = np.arange(T, dtype=np.float64) + frame_start if frames is None else np.asarray(frames, np.float64)
     co = np.empty((T, 2), dtype=np.float32)
     co[:, 0] = fr
-    types = np.full(T, key_type, dtype=np.int32)
+    types = np.full(T, KEY_GENERATED if not np.isscalar(key_type) else key_type, dtype=np.int32)
+    key_types = None if np.isscalar(key_type) else np.asarray(key_type, np.int32)
     interp = np.full(T, INTERP_LINEAR, dtype=np.int32)
     groups = {}
     for c, (path, index, gname) in enumerate(channel_paths()):
@@ -153,7 +154,7 @@ def write_action_values(action, arm, values: np.ndarray, frame_start: int, key_t
         co[:, 1] = values[:, c]
         kp.foreach_set("co", co.ravel())
         kp.foreach_set("interpolation", interp)   # keys every frame: linear = exact, no overshoot
-        kp.foreach_set("type", types)
+        kp.foreach_set("type", types if key_types is None else np.ascontiguousarray(key_types[:, c]))
         fc.update()
     return slot
 
@@ -166,8 +167,14 @@ def new_take_name(arm, base: str = "Take") -> str:
     return f"{arm.name}_{base}{i:02d}"
 
 
-def write_take(armature, motion: Motion, name=None, frame_start=None, make_active: bool = True):
-    """Write ``motion`` as a new take (Action on its own NLA track); returns the Action."""
+def write_take(armature, motion: Motion, name=None, frame_start=None, make_active: bool = True,
+               values=None, key_types=None):
+    """Write ``motion`` as a new take (Action on its own NLA track); returns the Action.
+
+    ``values`` (T, NUM_CHANNELS) overrides the channels computed from ``motion``
+    (Regenerate passes the merged channels), ``key_types`` (T, NUM_CHANNELS) the
+    keyframe types (default all 'GENERATED').
+    """
     arm = armature
     if arm is None or arm.type != "ARMATURE":
         raise BadInput("write_take needs the dancer armature")
@@ -175,11 +182,12 @@ def write_take(armature, motion: Motion, name=None, frame_start=None, make_activ
     if frame_start is None:
         frame_start = scene.frame_start
     _ensure_contact_prop(arm)
-    values = motion_channels(motion)
+    values = motion_channels(motion) if values is None else np.asarray(values, np.float64)
     name = name or new_take_name(arm)
     action = bpy.data.actions.new(name)
     action.use_fake_user = False
-    slot = write_action_values(action, arm, values, int(frame_start))
+    slot = write_action_values(action, arm, values, int(frame_start),
+                               key_type=KEY_GENERATED if key_types is None else key_types)
     action[TAKE_KEY] = True
     action["md_frame_start"] = int(frame_start)
     action["md_fps"] = float(motion.fps)
