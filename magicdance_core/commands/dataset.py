@@ -1,0 +1,47 @@
+"""``magicdance dataset build|aist``: training windows of (music features, motion, style)."""
+
+from __future__ import annotations
+
+NAME = "dataset"
+HELP = "build training windows: generated music danced by the choreographer, or an AIST++ download"
+DESCRIPTION = (
+    "build: generate songs per style (exact beats), render them through the GM soundfont, dance them "
+    "with the choreographer and cut 5 s windows (2.5 s stride). aist: the same windows from an AIST++ "
+    "folder (motions/*.pkl, wav/*.wav). The format is described in docs/choreo.md."
+)
+
+
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="dataset_cmd", metavar="build|aist")
+    b = sub.add_parser("build", help="generated songs danced by the choreographer")
+    b.add_argument("--out", required=True, help="output folder (shards + index.json)")
+    b.add_argument("--hours", type=float, default=1.0, help="hours of dance to generate (default 1)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--styles", default=None, help="comma-separated styles (default: all)")
+    b.add_argument("--corpus", default=None, help="also use real songs from this folder (scripts/build_corpus.py)")
+    b.add_argument("--keep-audio", action="store_true", help="also keep the rendered songs as WAV under OUT/audio")
+    a = sub.add_parser("aist", help="windows from an AIST++ download")
+    a.add_argument("aist_dir", help="folder with motions/*.pkl and wav/*.wav")
+    a.add_argument("--out", required=True, help="output folder")
+
+
+def run(args, progress) -> int:
+    from ..errors import BadInput
+
+    if args.dataset_cmd == "build":
+        from ..dataset.build import build_generated
+
+        styles = [s.strip() for s in args.styles.split(",")] if args.styles else None
+        path = build_generated(args.out, hours=args.hours, seed=args.seed, progress=progress, corpus=args.corpus,
+                               styles=styles, keep_audio=args.keep_audio)
+    elif args.dataset_cmd == "aist":
+        from ..dataset.build import build_aist
+
+        path = build_aist(args.aist_dir, args.out, progress=progress)
+    else:
+        raise BadInput("choose 'magicdance dataset build' or 'magicdance dataset aist'")
+    import json
+
+    idx = json.loads(path.read_text())
+    print(f"{path}  ({idx['windows']} windows, {len(idx['songs'])} songs, {idx['hours']:.2f} h)")
+    return 0
