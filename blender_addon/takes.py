@@ -353,3 +353,19 @@ def locked_keys(action):
         if lock.any():
             out[c] = {float(f): float(v) for f, v in co[lock]}
     return out
+
+
+def flatten(arm):
+    """Keep only the active take, as a plain Action (no take tracks); returns it."""
+    act = active_take(arm)
+    if act is None:
+        raise BadInput("the dancer has no active take to flatten")
+    ad = arm.animation_data
+    for tr, a in list_takes(arm):
+        ad.nla_tracks.remove(tr)
+        if a != act and a.users == 0:
+            bpy.data.actions.remove(a)
+    del act[TAKE_KEY]
+    act.name = f"{arm.name}_Flat"
+    assign_action(arm, act)
+    return act

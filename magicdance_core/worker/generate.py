@@ -17,11 +17,13 @@ from ..errors import BadInput
 
 
 def load_analysis(music, progress=None):
-    """A MusicAnalysis from a path (analysed now) or an analysis (returned as is)."""
+    """A MusicAnalysis from a song path (analysed now), a music.json, or an analysis (as is)."""
     if hasattr(music, "beats_s"):
         return music
-    from ..audio.analysis import analyze_music
+    from ..audio.analysis import MusicAnalysis, analyze_music
 
+    if str(music).lower().endswith(".json"):   # a music.json written by analyze (features beside it)
+        return MusicAnalysis.from_json(music)
     return analyze_music(music, progress=progress)
 
 

@@ -4,6 +4,7 @@ Requests (one JSON object per line on stdin)::
 
     {"op": "generate", "music": PATH, "out": MOTION_NPZ, "style": S, "seed": N, "steps": N,
      "start_s": T0, "end_s": T1, "constraints": NPZ_OR_NULL}
+    {"op": "analyze", "music": PATH, "out": MUSIC_JSON}
     {"op": "check"}                       # what this environment has / lacks
     {"op": "ping"}
 
@@ -80,8 +81,20 @@ def _op_generate(req: dict, progress) -> dict:
     return {"paths": {"motion": str(req["out"])}}
 
 
+def _op_analyze(req: dict, progress) -> dict:
+    from ..audio.analysis import analyze_music
+    from ..errors import BadInput
+
+    if not req.get("music") or not req.get("out"):
+        raise BadInput("analyze needs 'music' and 'out'")
+    a = analyze_music(req["music"], progress=progress)
+    a.to_json(req["out"])
+    return {"paths": {"analysis": str(req["out"])}}
+
+
 OPS: dict = {
     "generate": _op_generate,
+    "analyze": _op_analyze,
     "check": lambda req, progress: {"report": check_environment()},
     "ping": lambda req, progress: {"pong": True},
 }

@@ -1,0 +1,64 @@
+"""Properties: per-scene generation settings, the dancer's take list index, the job status.
+
+The job status lives on the window manager: it is neither saved nor part of
+undo, so a running or cancelled job never changes the scene.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+_FALLBACK_STYLES = ("house", "hiphop", "pop", "disco", "salsa", "waltz")
+
+
+def _style_items(self, context):
+    styles = _FALLBACK_STYLES
+    try:
+        from magicdance_core.choreo.styles import STYLES
+
+        styles = tuple(STYLES)
+    except Exception:
+        pass
+    items = [("AUTO", "Auto", "Let the generator choose")]
+    items += [(s, s.replace("_", " ").title(), f"Dance in the {s} style") for s in styles]
+    _style_items.cache = items   # Blender needs the strings kept alive
+    return items
+
+
+class MagicDanceSceneSettings(bpy.types.PropertyGroup):
+    style: EnumProperty(name="Style", items=_style_items)
+    seed: IntProperty(name="Seed", default=0, min=0)
+    steps: IntProperty(name="Steps", default=0, min=0, description="Sampling steps (0 = the model's default)")
+    beat_markers: BoolProperty(name="Beat markers", default=True, description="Add beat and bar markers")
+    foot_lock: BoolProperty(name="Foot lock", default=False,
+                            description="Clean up foot sliding on new takes (moves the root only)")
+    regen_start: IntProperty(name="Start", default=1)
+    regen_end: IntProperty(name="End", default=150)
+    regen_selected_bones: BoolProperty(name="Selected bones only", default=False)
+
+
+class MagicDanceJobStatus(bpy.types.PropertyGroup):
+    running: BoolProperty(default=False)
+    fraction: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    text: StringProperty(default="")
+
+
+CLASSES = (MagicDanceSceneSettings, MagicDanceJobStatus)
+
+
+def register():
+    for c in CLASSES:
+        bpy.utils.register_class(c)
+    bpy.types.Scene.magicdance = PointerProperty(type=MagicDanceSceneSettings)
+    bpy.types.Object.magicdance_take_index = IntProperty(name="Take", default=0, min=0)
+    bpy.types.WindowManager.magicdance_job = PointerProperty(type=MagicDanceJobStatus)
+
+
+def unregister():
+    del bpy.types.WindowManager.magicdance_job
+    del bpy.types.Object.magicdance_take_index
+    del bpy.types.Scene.magicdance
+    for c in reversed(CLASSES):
+        bpy.utils.unregister_class(c)

@@ -1,0 +1,123 @@
+"""Shared operator plumbing: core lookup, error reporting, and worker-or-in-process jobs."""
+
+from __future__ import annotations
+
+import traceback
+
+import bpy
+
+from .. import core_path
+
+CLASSES = ()
+
+
+def need_core(op, context) -> bool:
+    """Make magicdance_core importable or report why not (returns False then)."""
+    why = core_path.ensure_core(context)
+    if why:
+        op.report({"ERROR"}, f"MagicDance core not found: {why}")
+        return False
+    return True
+
+
+def report_exception(op, e: BaseException) -> set:
+    """Turn an exception into one report line: user errors as they are, bugs with their type."""
+    try:
+        from magicdance_core.errors import Cancelled, MagicDanceError
+    except ImportError:
+        MagicDanceError = Cancelled = ()
+    if Cancelled and isinstance(e, Cancelled):
+        op.report({"WARNING"}, "cancelled")
+    elif MagicDanceError and isinstance(e, MagicDanceError):
+        op.report({"ERROR"}, str(e))
+    else:
+        traceback.print_exc()   # to the console for bug reports; the user gets one line
+        op.report({"ERROR"}, f"{e.__class__.__name__}: {e}")
+    return {"CANCELLED"}
+
+
+def job_progress(context):
+    """An in-process progress callback that mirrors into the window manager's job status."""
+    st = getattr(context.window_manager, "magicdance_job", None)
+
+    def progress(stage, fraction, message=""):
+        if st is not None:
+            st.fraction = float(fraction)
+            st.text = f"{stage} {message}".strip()
+
+    return progress
+
+
+class JobOperatorMixin:
+    """Operators whose heavy part is one worker request.
+
+    Subclasses implement ``prepare(context) -> request`` and ``apply(context, result)``.
+    ``execute`` (scripts, background) runs the request in-process; ``invoke`` in the
+    GUI runs it in the worker, modal, with Esc to cancel.  The scene is only changed
+    in ``apply``, so cancel/error leave it as it was.
+    """
+
+    _label = "MagicDance"
+
+    def execute(self, context):
+        if not need_core(self, context):
+            return {"CANCELLED"}
+        try:
+            request = self.prepare(context)
+            from .. import generation
+
+            result = generation.run_inprocess(request, job_progress(context))
+            self.apply(context, result)
+        except Exception as e:   # noqa: BLE001 - every failure becomes a report, never a traceback
+            return report_exception(self, e)
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        if not core_path.use_worker(context):
+            return self.execute(context)
+        if not need_core(self, context):
+            return {"CANCELLED"}
+        from .. import worker_client
+
+        prefs = core_path.get_prefs(context)
+        try:
+            request = self.prepare(context)
+            src = core_path.bpy_abspath(getattr(prefs, "source_path", "")) or core_path.core_source_dir()
+            python = core_path.bpy_abspath(getattr(prefs, "python_path", ""))
+            self._job = worker_client.start(python, request, src, self._label)
+        except Exception as e:   # noqa: BLE001
+            return report_exception(self, e)
+        self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _end(self, context):
+        from .. import worker_client
+
+        context.window_manager.event_timer_remove(self._timer)
+        st = getattr(context.window_manager, "magicdance_job", None)
+        if st is not None:
+            st.running = False
+        worker_client.finish_current()
+
+    def modal(self, context, event):
+        job = self._job
+        if event.type == "ESC" or job.cancelled:
+            if not job.cancelled:
+                job.cancel()
+            self._end(context)
+            self.report({"WARNING"}, f"{self._label} cancelled")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        if not job.poll():
+            return {"PASS_THROUGH"}
+        self._end(context)
+        if job.error:
+            self.report({"ERROR"}, job.error)
+            return {"CANCELLED"}
+        try:
+            self.apply(context, job.result)
+        except Exception as e:   # noqa: BLE001
+            return report_exception(self, e)
+        return {"FINISHED"}
