@@ -131,23 +131,27 @@ def track_beats(y: np.ndarray, sr: int = SR, onset: np.ndarray | None = None) ->
 
 
 def _beat_features(y, sr, beats_s):
-    """Per-beat bass-onset accent and chroma change (how much harmony moved at this beat)."""
+    """Per beat: low-band (kick/bass) level, overall level, and chroma change (harmony moved here)."""
     import librosa
 
     hop = 512
     mel = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=hop, n_mels=64, fmax=sr / 2)
-    logmel = librosa.power_to_db(mel)
-    bass = np.clip(np.diff(logmel[:6], axis=1, prepend=logmel[:6, :1]), 0, None).mean(axis=0)
-    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=hop) if y.size < sr * 600 else \
-        librosa.feature.chroma_stft(y=y, sr=sr, hop_length=hop)
-    bf = librosa.time_to_frames(beats_s, sr=sr, hop_length=hop)
-    bf = np.clip(bf, 0, bass.size - 1)
-    acc = np.array([bass[max(0, f - 2): f + 3].max() for f in bf])
+    low = np.log(mel[:5].sum(axis=0) + 1e-6)  # below ~170 Hz
+    full = np.log(mel.sum(axis=0) + 1e-6)
+    # Harmony above 250 Hz only: walking bass lines move within a bar, chords mostly change on the one.
+    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop)) ** 2
+    S[librosa.fft_frequencies(sr=sr, n_fft=2048) < 250] = 0
+    chroma = librosa.feature.chroma_stft(S=S, sr=sr, hop_length=hop)
+    del S
+    bf = np.clip(librosa.time_to_frames(beats_s, sr=sr, hop_length=hop), 0, low.size - 1)
+    # Level (not rise: the rise out of near-silence is huge for every hit) of low band and whole.
+    low_acc = np.array([low[max(0, f - 1): f + 3].max() for f in bf])
+    full_acc = np.array([full[max(0, f - 1): f + 3].max() for f in bf])
     bounds = np.concatenate([bf, [chroma.shape[1]]])
     seg = np.stack([chroma[:, bounds[i]: max(bounds[i] + 1, bounds[i + 1])].mean(axis=1) for i in range(bf.size)])
     seg /= np.linalg.norm(seg, axis=1, keepdims=True) + 1e-9
     change = np.concatenate([[0.0], 1 - np.sum(seg[1:] * seg[:-1], axis=1)])
-    return acc, change, seg
+    return low_acc, full_acc, change, seg
 
 
 def _z(v):
@@ -159,9 +163,9 @@ def estimate_downbeats(y, sr, beats_s, meters=(3, 4)):
     beats_s = np.asarray(beats_s)
     if beats_s.size < 8:
         return 4, beats_s[::4]
-    acc, change, seg = _beat_features(y, sr, beats_s)
-    acc, change = _z(acc), _z(change)
-    evidence = acc + change
+    low, full, change, seg = _beat_features(y, sr, beats_s)
+    # Chroma change stays unnormalised (0..1): music without harmony moves must not get a vote.
+    evidence = 0.3 * (_z(low) + 0.5 * _z(full)) + 10.0 * change
     best = None
     for m in meters:
         for p in range(m):
