@@ -277,7 +277,7 @@ def evaluate(move: Move, phase, *, mirror: bool = False, amp: float = 1.0, sharp
     fy = yaw[i] + (yaw[i + 1] - yaw[i]) * w_move
     fp = lerp(pitch)
     arc = np.where(moving, np.minimum(0.075 + 0.2 * dist, 0.13), 0.0)
-    f[..., 1] += arc * np.clip(np.sin(np.pi * u) / np.sin(np.pi * 0.22), 0.0, 1.0)[:, None]
+    f[..., 1] += arc * np.clip(np.sin(np.pi * ease(u, 1.0)) / np.sin(np.pi * 0.25), 0.0, 1.0)[:, None]
     planted = (~moving) & (fa[..., 1] <= 1e-6) & (fb[..., 1] <= 1e-6)
     # At a key itself a foot resting on the floor is planted even if it moves next.
     at_key = (u <= 1e-9)[:, None] & (fa[..., 1] <= 1e-6)
