@@ -49,7 +49,7 @@ _RADII[[J["left_hand"], J["right_hand"]]] = 0.12
 _RADII[[J["left_wrist"], J["right_wrist"], J["left_elbow"], J["right_elbow"]]] = 0.08
 _RADII[[J["left_ankle"], J["right_ankle"], J["left_foot"], J["right_foot"]]] = 0.10
 _RADII[J["head"]] = 0.15
-_HEAD_RAISE = 0.06
+_HEAD_RAISE = 0.08
 
 
 @dataclass

@@ -21,12 +21,12 @@ J = JOINT_INDEX
 
 # Head-local offsets from the head joint (metres). See module docstring.
 HEAD_OFFSETS = {
-    "nose": (0.0, 0.045, 0.105),
-    "right_eye": (-0.032, 0.080, 0.085),
-    "left_eye": (0.032, 0.080, 0.085),
-    "right_ear": (-0.075, 0.050, -0.005),
-    "left_ear": (0.075, 0.050, -0.005),
-    "head_top": (0.0, 0.165, 0.0),
+    "nose": (0.0, 0.050, 0.112),
+    "right_eye": (-0.032, 0.090, 0.100),
+    "left_eye": (0.032, 0.090, 0.100),
+    "right_ear": (-0.086, 0.060, 0.010),
+    "left_ear": (0.086, 0.060, 0.010),
+    "head_top": (0.0, 0.220, 0.015),
 }
 
 # COCO-18 index -> SMPL joint index (None: derived).
