@@ -39,10 +39,7 @@ def yup_to_zup(poses: np.ndarray, trans: np.ndarray) -> tuple[np.ndarray, np.nda
     return poses, np.asarray(trans, dtype=np.float64) @ _ZUP_TO_YUP
 
 
-def read_edge(path: PathLike, *, offsets=None, ground: bool = True):
-    """Read an EDGE output ``.pkl`` (restricted unpickling) as a 30 fps Motion."""
-    what = f"EDGE output {path}"
-    d = safe_load(path, what="EDGE output")
+def motion_from_edge_dict(d, *, what: str = "EDGE output", offsets=None, ground: bool = True):
     if not isinstance(d, dict):
         raise BadInput(f"{what} does not hold a dict (got {type(d).__name__})")
     poses, trans = poses_from_smpl(d, what)
@@ -51,5 +48,12 @@ def read_edge(path: PathLike, *, offsets=None, ground: bool = True):
         if fp.shape != (len(poses), 24, 3):
             raise BadInput(f"{what}: full_pose must have shape ({len(poses)},24,3), got {fp.shape}")
     poses, trans = zup_to_yup(poses, trans)
-    m = _finish(poses, trans, offsets, ground, {"source": "edge", "source_file": Path(path).name})
+    return _finish(poses, trans, offsets, ground, {"source": "edge"})
+
+
+def read_edge(path: PathLike, *, offsets=None, ground: bool = True):
+    """Read an EDGE output ``.pkl`` (restricted unpickling) as a 30 fps Motion."""
+    d = safe_load(path, what="EDGE output")
+    m = motion_from_edge_dict(d, what=f"EDGE output {path}", offsets=offsets, ground=ground)
+    m.meta["source_file"] = Path(path).name
     return m

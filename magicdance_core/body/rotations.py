@@ -10,16 +10,22 @@ nor on scipy's Rotation (numpy only, no autograd): these few formulas are short.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-try:  # torch is optional for the numpy path
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+# torch is imported by whoever makes tensors; until then nothing can be one, so the
+# numpy path (and the CLI's start-up) never pays torch's import time.
+torch = None
 
 
 def _is_torch(x) -> bool:
-    return torch is not None and isinstance(x, torch.Tensor)
+    global torch
+    t = sys.modules.get("torch")
+    if t is None or not isinstance(x, t.Tensor):
+        return False
+    torch = t
+    return True
 
 
 class _NP:

@@ -1,0 +1,55 @@
+"""``magicdance convert IN OUT``: motion files between .npz, AIST++ .pkl, EDGE .pkl and .bvh."""
+
+from __future__ import annotations
+
+NAME = "convert"
+HELP = "convert a motion between .npz (ours), AIST++ .pkl, EDGE .pkl (input only) and .bvh"
+DESCRIPTION = (
+    "Convert a dance motion by file extension. Inputs: .npz, .pkl (AIST++ motion, or EDGE output "
+    "when it holds full_pose), .bvh. Outputs: .npz, .pkl (AIST++ layout), .bvh (Y up, centimetres). "
+    "Pickles are read with a restricted unpickler: a pickle that carries code is refused."
+)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("input", metavar="IN", help="motion file to read (.npz, .pkl, .bvh)")
+    p.add_argument("output", metavar="OUT", help="motion file to write (.npz, .pkl, .bvh)")
+    p.add_argument("--fps", type=float, default=30.0,
+                   help="frame rate of an AIST++ .pkl output (default 30; AIST++ itself is 60)")
+    p.add_argument("--pkl", choices=("auto", "aist", "edge"), default="auto",
+                   help="what a .pkl input is (default: EDGE output if it has full_pose, else AIST++)")
+    p.add_argument("--bvh-units", choices=("cm", "m"), default="cm", help="units of a .bvh output (default cm)")
+    p.add_argument("--bvh-order", choices=("ZXY", "XYZ"), default="ZXY", help="rotation channel order of a .bvh output")
+    p.add_argument("--smpl", default=None, metavar="PATH",
+                   help="your SMPL model file or folder (SMPL_NEUTRAL.pkl/.npz): use its proportions")
+    p.add_argument("--betas", type=float, nargs="+", default=None, help="SMPL shape (up to 10 numbers), with --smpl")
+    p.add_argument("--no-ground", action="store_true",
+                   help="keep the imported pickle's height instead of putting the lowest foot on y = 0")
+
+
+def run(args, progress) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..body.formats import WRITE_EXTS, check_extension, read_motion_any, write_motion_any
+    from ..errors import BadInput
+
+    # Check the output kind before any work, so a typo costs nothing.
+    check_extension(args.output, WRITE_EXTS, "write")
+    if not (np.isfinite(args.fps) and 1.0 <= args.fps <= 1000.0):
+        raise BadInput(f"--fps must be between 1 and 1000, got {args.fps}")
+    if args.betas is not None and args.smpl is None:
+        raise BadInput("--betas needs --smpl (the betas shape a SMPL model)")
+    smpl = None
+    if args.smpl is not None:
+        from ..body.smpl_model import load_smpl_model
+
+        smpl = load_smpl_model(args.smpl, betas=args.betas)
+    # Progress starts once the input has proved readable: a bad file gives one clean error line.
+    motion = read_motion_any(args.input, pkl_kind=args.pkl, smpl=smpl, ground=not args.no_ground)
+    progress("convert", 0.5, f"writing {Path(args.output).name}")
+    write_motion_any(motion, args.output, fps=args.fps, smpl=smpl, bvh_units=args.bvh_units, bvh_order=args.bvh_order)
+    progress("convert", 1.0, f"{motion.num_frames} frames at {motion.fps:g} fps")
+    print(f"wrote {args.output} ({motion.num_frames} frames, {motion.duration_s:.2f} s)")
+    return 0
