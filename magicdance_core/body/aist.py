@@ -36,9 +36,9 @@ from .resample import resample_motion_arrays
 from .skeleton import NUM_JOINTS
 
 AIST_FPS = 60.0
-# Rest pelvis joint (J0) of the SMPL neutral template with zero betas, metres, Y up.
-# A public number (it is the root row of EDGE's SMPL skeleton table); no model data is shipped.
-NEUTRAL_PELVIS_OFFSET = np.array([-0.0018, -0.2233, 0.0282])
+# Rest pelvis joint (J0) of the SMPL neutral template with zero betas, metres, Y up: a
+# widely quoted number (the root of SMPL's T-pose joint table); no model data is shipped.
+NEUTRAL_PELVIS_OFFSET = np.array([-0.001795, -0.223333, 0.028219])
 
 
 def _array(d: dict, key: str, what: str) -> np.ndarray:
