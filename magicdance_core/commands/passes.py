@@ -1,0 +1,74 @@
+"""``magicdance passes``: render the guidance passes of a dance (motion .npz or scene .blend)."""
+
+from __future__ import annotations
+
+NAME = "passes"
+HELP = "render guidance passes (DensePose-style, IUV, semantic, depth, normal, mask, skeleton, keypoints)"
+DESCRIPTION = (
+    "Render the guidance passes of a dance from the dancer and one fixed camera: "
+    "PNG sequences DIR/<pass>/%06d.png, DIR/<pass>.mp4, OpenPose JSON in DIR/keypoints/. "
+    "The camera frames the whole dance, or is aligned to a photo's person (--photo or --landmarks)."
+)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("input", help="DANCE.npz (motion file) or SCENE.blend (the dancer's active take)")
+    p.add_argument("-o", "--out", required=True, help="output folder (the job's passes/)")
+    p.add_argument("--passes", default="all",
+                   help="comma list of densepose,iuv,semantic,depth,normal,mask,skeleton,keypoints (default all)")
+    p.add_argument("--size", type=int, default=512, help="square image size in pixels (default 512)")
+    p.add_argument("--width", type=int, default=None, help="image width (overrides --size)")
+    p.add_argument("--height", type=int, default=None, help="image height (overrides --size)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="output frame rate (default the dance's, 30; 25 = MagicAnimate's rate)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--photo", default=None, help="align the camera to the person in this photo")
+    g.add_argument("--landmarks", default=None, help="align the camera to these landmarks (JSON, docs/passes.md)")
+    p.add_argument("--skeleton-bgr", action="store_true",
+                   help="skeleton limb colours in the original OpenPose (red/blue-swapped) order")
+    p.add_argument("--stick-width", type=float, default=None,
+                   help="skeleton limb half-width in pixels (default 4 px per 512 px)")
+    p.add_argument("--no-video", action="store_true", help="PNG sequences only, no MP4s")
+
+
+def run(args, progress) -> int:
+    from pathlib import Path
+
+    from ..errors import BadInput
+    from ..fileio import require_file
+
+    src = require_file(args.input, "dance")
+    landmarks = None
+    if args.landmarks:
+        from ..camera import load_landmarks_json
+
+        landmarks = load_landmarks_json(args.landmarks)
+    elif args.photo:
+        from ..photo.analyze import analyze_photo
+
+        landmarks = analyze_photo(args.photo, progress=progress).camera_landmarks()
+    from ..passes.render import SkeletonOptions
+    from ..passes.sequence import parse_passes
+
+    passes = parse_passes(args.passes)
+    skel = SkeletonOptions(swap_red_blue=args.skeleton_bgr, stick_width=args.stick_width)
+    if args.stick_width is not None and not (0 < args.stick_width < 200):
+        raise BadInput(f"--stick-width must be in (0, 200) pixels, got {args.stick_width}")
+    kw = dict(passes=passes, size=args.size, width=args.width, height=args.height, fps=args.fps,
+              landmarks=landmarks, skeleton=skel, video=not args.no_video, progress=progress)
+    suffix = src.suffix.lower()
+    if suffix == ".npz":
+        from ..body.motion_file import load_motion
+        from ..passes.api import render_motion_passes
+
+        res = render_motion_passes(load_motion(src), args.out, **kw)
+    elif suffix == ".blend":
+        # The one command that needs Blender: imported here only (magicdance_core itself never
+        # imports bpy; this entry point drives the add-on's Blender side headless).
+        from blender_addon.passes import render_blend_file
+
+        res = render_blend_file(src, args.out, **kw)
+    else:
+        raise BadInput(f"{src}: expected a motion .npz or a scene .blend")
+    print(f"{res.frames} frames x {len(res.passes)} passes at {res.fps:g} fps in {res.seconds:.1f} s -> {Path(args.out)}")
+    return 0
