@@ -15,6 +15,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # --prefer-binary: several packages only build from source with system libraries we do not need.
   .venv/bin/python -m pip install -q --prefer-binary -r requirements.txt
+  # tinysoundfont renders MIDI offline; its pyaudio dependency (live playback) does not build
+  # without portaudio headers and is not needed, hence --no-deps.
+  .venv/bin/python -m pip install -q --no-deps tinysoundfont==0.3.7
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi
