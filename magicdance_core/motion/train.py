@@ -330,7 +330,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(d).add_(pm.detach(), alpha=1 - d)
         step += 1
-        history.append([step, float(total)] + [float(v) for v in parts])
+        history.append([step, total.item()] + [v.item() for v in parts])
         progress("train", step / s.steps, f"step {step} loss {float(total):.4f}")
         over_time = s.max_minutes > 0 and (elapsed_before + time.monotonic() - t_start) > s.max_minutes * 60
         if step % max(1, s.save_every) == 0 or step >= s.steps or over_time:

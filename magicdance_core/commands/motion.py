@@ -1,0 +1,52 @@
+"""``magicdance motion SONG -o dance.npz``: a dance for a song from the motion diffusion model."""
+
+from __future__ import annotations
+
+NAME = "motion"
+HELP = "generate a dance (SMPL motion .npz) for a song with the motion diffusion model"
+DESCRIPTION = (
+    "Generate a 30 fps SMPL dance as long as SONG with the shipped default checkpoint (or --checkpoint). "
+    "Same --seed, same dance. --constraints FILE (.json or .npz) keeps chosen poses, joints or the root "
+    "path exactly as given and fills the rest."
+)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("song", help="audio file (or a music.json written by 'magicdance analyze')")
+    p.add_argument("-o", "--out", required=True, help="output motion .npz")
+    p.add_argument("--style", default=None, help="dance style (the choreographer's styles), default: none")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same dance)")
+    p.add_argument("--steps", type=int, default=None, help="DDIM steps (default 10)")
+    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight (default: checkpoint's)")
+    p.add_argument("--eta", type=float, default=1.0, help="DDIM eta (0 deterministic updates, 1 EDGE's)")
+    p.add_argument("--constraints", default=None, help="constraints file (.json or .npz)")
+    p.add_argument("--checkpoint", default=None, help="motion checkpoint (.safetensors); default: the shipped one")
+    p.add_argument("--no-foot-fix", action="store_true", help="keep foot sliding (no contact IK post-process)")
+
+
+def run(args, progress) -> int:
+    from pathlib import Path
+
+    from ..body.motion_file import save_motion
+    from ..errors import BadInput
+    from ..motion.api import generate_dance
+    from ..motion.constraints import Constraints
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        raise BadInput(f"output must be a .npz motion file, got {out.name}")
+    song = Path(args.song)
+    if not song.is_file():
+        raise BadInput(f"song not found: {song}")
+    music = song
+    if song.suffix.lower() == ".json":
+        from ..audio.analysis import MusicAnalysis
+
+        music = MusicAnalysis.from_json(song)
+    cons = Constraints.load(args.constraints) if args.constraints else None
+    motion = generate_dance(music, style=args.style, seed=args.seed, steps=args.steps, constraints=cons,
+                            guidance=args.guidance, eta=args.eta, checkpoint=args.checkpoint,
+                            foot_fix=not args.no_foot_fix, progress=progress)
+    save_motion(motion, out)
+    print(f"wrote {out} ({motion.num_frames} frames, {motion.duration_s:.1f} s, {motion.meta.get('model')})")
+    return 0

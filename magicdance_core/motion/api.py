@@ -1,0 +1,240 @@
+"""``generate_dance``: music in, SMPL dance out (the function the rest of MagicDance calls).
+
+Uses the shipped default checkpoint (``checkpoints/default.safetensors``) or one
+named by the caller; when no checkpoint exists it falls back to the procedural
+choreographer so the product still works (``meta["model"]`` says which ran).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from .. import __version__
+from ..body.motion_file import Motion
+from ..errors import BadInput, MissingModel
+from ..fileio import PathLike, sha256_file
+from ..progress import ProgressFn, null_progress
+from .constraints import Constraints, apply, apply_root_yaw
+from .representation import FRAME_DIM, ROOT_SLICE, ROT_START, Normalizer, WINDOW, features_to_arrays
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "default.safetensors"
+DEFAULT_STEPS = 10
+
+
+@dataclass
+class LoadedModel:
+    model: "object"              # DanceDenoiser
+    normalizer: Normalizer
+    music_mean: Optional[np.ndarray]
+    music_std: Optional[np.ndarray]
+    path: Path
+    sha256: str
+    training: dict
+
+    @property
+    def cfg(self):
+        return self.model.cfg
+
+
+_CACHE: dict = {}
+_LOCK = threading.Lock()
+
+
+def load_model(path: PathLike) -> LoadedModel:
+    """Read a project checkpoint (safetensors: ``model.*``, ``normalizer.*``, ``music_norm.*``, config)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    from .model import DanceDenoiser, DenoiserConfig
+
+    p = Path(path)
+    if not p.is_file():
+        raise MissingModel(f"motion checkpoint not found: {p}")
+    key = (str(p.resolve()), p.stat().st_mtime_ns)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+        try:
+            with safe_open(str(p), framework="pt") as f:
+                meta = f.metadata() or {}
+            tensors = load_file(str(p))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise BadInput(f"not a readable safetensors motion checkpoint: {p} ({e.__class__.__name__})") from None
+        if "config" not in meta or "normalizer.data_min" not in tensors:
+            raise BadInput(f"{p} is not a MagicDance motion checkpoint (no config or normaliser)")
+        cfg = DenoiserConfig.from_dict(json.loads(meta["config"]))
+        model = DanceDenoiser(cfg)
+        sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+        missing = [k for k in missing if not k.endswith("rotary.freqs")]
+        if missing or unexpected:
+            raise BadInput(f"checkpoint {p} does not match its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        model.eval()
+        mm = tensors.get("music_norm.mean")
+        ms = tensors.get("music_norm.std")
+        training = json.loads(meta["training"]) if "training" in meta else {}
+        out = LoadedModel(model, Normalizer.from_state_dict(tensors), None if mm is None else mm.numpy(),
+                          None if ms is None else ms.numpy(), p, sha256_file(p), training)
+        _CACHE.clear()
+        _CACHE[key] = out
+        return out
+
+
+def _analysis(music, progress):
+    if isinstance(music, (str, bytes)) or hasattr(music, "__fspath__"):
+        from ..audio.analysis import analyze_music
+
+        return analyze_music(music, progress=progress)
+    return music
+
+
+def _music_sha(analysis, music) -> str:
+    sha = getattr(analysis, "source_sha256", "") or ""
+    if not sha and (isinstance(music, str) or hasattr(music, "__fspath__")) and Path(music).is_file():
+        sha = sha256_file(music)
+    if not sha:
+        sha = hashlib.sha256(np.ascontiguousarray(getattr(analysis, "edge35", np.zeros(0)), np.float32).tobytes()).hexdigest()
+    return sha
+
+
+def _edge_frame(feats: np.ndarray, to_edge: bool) -> np.ndarray:
+    """Root position and rotation between our Y-up frame and EDGE's Z-up frame."""
+    from ..body.rotations import matrix_to_6d, rot6d_to_matrix
+
+    R = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])  # +90 deg about X: Y-up -> Z-up
+    if not to_edge:
+        R = R.T
+    out = np.array(feats, dtype=np.float64)
+    out[:, ROOT_SLICE] = out[:, ROOT_SLICE] @ R.T
+    root = rot6d_to_matrix(out[:, ROT_START:ROT_START + 6])
+    out[:, ROT_START:ROT_START + 6] = matrix_to_6d(R @ root)
+    return out.astype(np.float32)
+
+
+def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: Optional[int] = None,
+                   constraints: Optional[Constraints] = None, guidance: Optional[float] = None,
+                   eta: float = 1.0, checkpoint: Optional[PathLike] = None, foot_fix: bool = True,
+                   music_features: Optional[np.ndarray] = None,
+                   progress: Optional[ProgressFn] = None) -> Motion:
+    """A dance for ``music`` (a song path or a MusicAnalysis), 30 fps, as long as the song.
+
+    ``style``: one of the choreographer's STYLES or None; ``seed``: same seed, same dance;
+    ``steps``: DDIM steps (default 10); ``constraints``: editing constraints (exact);
+    ``guidance``: classifier-free guidance weight (default: the checkpoint's);
+    ``foot_fix``: plant feet with leg IK where contacts are predicted;
+    ``music_features``: (T,F) features for checkpoints not using edge35 (e.g. Jukebox).
+    """
+    progress = progress or null_progress
+    ckpt = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+    if checkpoint is None and not ckpt.is_file():
+        return _fallback(music, style, seed, constraints, progress)
+    lm = load_model(ckpt)
+    analysis = _analysis(music, progress)
+    return _generate(lm, analysis, _music_sha(analysis, music), style=style, seed=seed, steps=steps,
+                     constraints=constraints, guidance=guidance, eta=eta, foot_fix=foot_fix,
+                     music_features=music_features, progress=progress)
+
+
+def _fallback(music, style, seed, constraints, progress) -> Motion:
+    from ..choreo.compose import choreograph
+
+    analysis = _analysis(music, progress)
+    motion = choreograph(analysis, style=style or "house", seed=seed, progress=progress)
+    if constraints is not None and not constraints.empty:
+        from .representation import motion_to_features
+
+        cons = constraints.fitted(motion.num_frames)
+        feats = apply(motion_to_features(motion), cons)
+        poses, trans, contacts = features_to_arrays(feats)
+        motion = Motion(poses=apply_root_yaw(poses, cons), trans=trans, contacts=contacts, meta=motion.meta)
+    motion.meta.update({"model": "choreographer (no motion checkpoint)", "seed": int(seed),
+                        "style": style or "house", "music_sha256": _music_sha(analysis, music),
+                        "version": __version__})
+    return motion
+
+
+def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, constraints, guidance, eta,
+              foot_fix, music_features, progress) -> Motion:
+    import torch
+
+    from .sampler import DDIMSampler, SamplerSettings, join_windows, split_windows
+
+    cfg = lm.cfg
+    if music_features is None:
+        if cfg.music_feature != "edge35":
+            raise MissingModel(f"this checkpoint needs {cfg.music_feature} music features "
+                               "(EDGE's Jukebox features: install the optional 'jukebox' extra; "
+                               "note Jukebox's licence is non-commercial)")
+        music_features = getattr(analysis, "edge35", None)
+    feats = np.asarray(music_features, np.float32)
+    if feats.ndim != 2 or feats.shape[1] != cfg.cond_feature_dim or len(feats) < 1:
+        raise BadInput(f"music features must be (T,{cfg.cond_feature_dim}), got {feats.shape}")
+    if not np.all(np.isfinite(feats)):
+        raise BadInput("music features contain NaN or infinite values")
+    T = len(feats)
+    if lm.music_mean is not None:
+        feats = (feats - lm.music_mean) / lm.music_std
+    style_id = None
+    if style is not None and style != "none":
+        if style not in cfg.style_names:
+            known = ", ".join(cfg.style_names) or "none (this checkpoint has no styles)"
+            raise BadInput(f"unknown style {style!r}; choose one of: {known}")
+        style_id = cfg.style_names.index(style)
+    cons = constraints.fitted(T) if constraints is not None else None
+
+    music_w = torch.from_numpy(split_windows(feats, cfg.seq_len))
+    B = music_w.shape[0]
+    style_t = None
+    if cfg.num_styles:
+        style_t = torch.full((B,), cfg.num_styles if style_id is None else style_id, dtype=torch.long)
+    known = known_mask = None
+    if cons is not None and cons.mask.any():
+        vals = _edge_frame(cons.values, True) if cfg.edge_frame else cons.values
+        mask = cons.mask
+        if cfg.edge_frame:  # a root rotation/position constraint touches all its numbers in EDGE's frame
+            m = mask.copy()
+            m[:, ROOT_SLICE] = mask[:, ROOT_SLICE].any(axis=1, keepdims=True)
+            mask = m
+        known = torch.from_numpy(split_windows(np.clip(lm.normalizer.normalize(vals), -1, 1), cfg.seq_len))
+        known_mask = torch.from_numpy(split_windows(mask.astype(np.float32), cfg.seq_len))
+    settings = SamplerSettings(steps=int(steps or DEFAULT_STEPS), eta=float(eta),
+                               guidance=float(cfg.guidance_weight if guidance is None else guidance))
+    if settings.steps < 1 or settings.steps > cfg.n_timestep:
+        raise BadInput(f"steps must be between 1 and {cfg.n_timestep}")
+    gen = torch.Generator().manual_seed(int(seed))
+    prev_threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1 if prev_threads <= 2 else prev_threads)  # see docs/motion.md: 1 thread wins on a busy 2-core CPU
+        x = DDIMSampler(lm.model, settings).sample(music_w, style=style_t, generator=gen, known=known,
+                                                   known_mask=known_mask, progress=progress)
+    finally:
+        torch.set_num_threads(prev_threads)
+    windows = lm.normalizer.unnormalize(x.numpy())
+    out = join_windows(windows, T)
+    if cfg.edge_frame:
+        out = _edge_frame(out, False)
+    out = apply(out, cons)
+    poses, trans, contacts = features_to_arrays(out)
+    poses = apply_root_yaw(poses, cons)
+    motion = Motion(poses=poses, trans=trans, contacts=contacts)
+    if foot_fix:
+        from .footfix import remove_foot_sliding
+
+        locked = None
+        if cons is not None:
+            locked = np.stack([cons.mask[:, ROT_START + 6 * j:ROT_START + 6 * j + 6].any(axis=1) for j in range(24)], 1)
+        motion = remove_foot_sliding(motion, locked=locked)
+    motion.meta.update({"model": f"magicdance-motion/{cfg.name}", "checkpoint": lm.path.name,
+                        "checkpoint_sha256": lm.sha256, "seed": int(seed), "style": style or "none",
+                        "music_sha256": music_sha, "steps": settings.steps, "guidance": settings.guidance,
+                        "version": __version__})
+    return motion

@@ -1,0 +1,75 @@
+"""Foot-slide removal: plant feet the model says are in contact, with leg IK.
+
+For each foot, runs of frames whose predicted contact (ankle or toe) exceeds
+0.5 are planted: the ankle's floor position (x, z) is held at its value in the
+middle of the run, its height is left as generated, and the hip/knee/ankle
+rotations are re-solved with the choreographer's analytic two-bone IK
+(:mod:`magicdance_core.choreo.ik`), keeping the foot's world orientation and
+the knee's bending plane. The correction fades in and out over a few frames
+outside each run so nothing pops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..body.fk import forward_kinematics_matrices
+from ..body.motion_file import Motion
+from ..body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from ..body.skeleton import JOINT_INDEX
+
+FEET = {"left": (0, 1, JOINT_INDEX["left_hip"], JOINT_INDEX["left_knee"], JOINT_INDEX["left_ankle"]),
+        "right": (2, 3, JOINT_INDEX["right_hip"], JOINT_INDEX["right_knee"], JOINT_INDEX["right_ankle"])}
+
+
+def _runs(flag: np.ndarray):
+    d = np.diff(np.concatenate([[0], flag.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, min_run: int = 3,
+                        locked: np.ndarray = None) -> Motion:
+    """A new Motion with planted feet; ``locked`` (T,24) bool marks joints that must not change."""
+    from ..choreo.ik import solve_leg
+
+    poses = motion.poses.astype(np.float64).copy()
+    trans = motion.trans.astype(np.float64)
+    T = len(poses)
+    local = axis_angle_to_matrix(poses)
+    pos, glob = forward_kinematics_matrices(local, trans)
+    changed = False
+    for side, (ca, ct, hip, knee, ankle) in FEET.items():
+        c = np.maximum(motion.contacts[:, ca], motion.contacts[:, ct]) > threshold
+        target = pos[:, ankle].copy()
+        weight = np.zeros(T)
+        for a, b in _runs(c):
+            if b - a < min_run:
+                continue
+            mid = (a + b - 1) // 2
+            lo, hi = max(0, a - fade), min(T, b + fade)
+            i = np.arange(lo, hi)
+            dist = np.maximum(np.maximum(a - i, i - (b - 1)), 0)
+            w = np.clip(1.0 - dist / (fade + 1.0), 0.0, 1.0)
+            sel = slice(lo, hi)
+            keep = w > weight[sel]
+            weight[sel] = np.where(keep, w, weight[sel])
+            tx = target[sel]
+            tx[keep, 0] = pos[mid, ankle, 0]
+            tx[keep, 2] = pos[mid, ankle, 2]
+            target[sel] = tx
+        if locked is not None:  # frames where the user fixed this leg stay exactly as given
+            weight[locked[:, [hip, knee, ankle]].any(axis=1)] = 0.0
+        frames = np.flatnonzero(weight > 0)
+        if len(frames) == 0:
+            continue
+        w = weight[frames, None]
+        goal = pos[frames, ankle] * (1 - w) + target[frames] * w
+        pole = pos[frames, knee] - 0.5 * (pos[frames, hip] + pos[frames, ankle])
+        hl, kl, al, _ = solve_leg(glob[frames, 0], trans[frames], side, goal, glob[frames, ankle], pole)
+        local[frames, hip], local[frames, knee], local[frames, ankle] = hl, kl, al
+        changed = True
+    if not changed:
+        return motion
+    poses = matrix_to_axis_angle(local)
+    return Motion(poses=poses, trans=trans, contacts=motion.contacts, betas=motion.betas, fps=motion.fps,
+                  meta=dict(motion.meta))
