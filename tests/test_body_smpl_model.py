@@ -133,3 +133,30 @@ def test_missing_and_bad_models(tmp_path):
     (tmp_path / "SMPL_NEUTRAL.npz").write_bytes(b"garbage")
     with pytest.raises(BadInput):
         load_smpl_model(tmp_path)
+
+
+def test_smpl_body_for_the_addon(tmp_path):
+    from magicdance_core.body.smpl_mesh import load_smpl_body
+
+    data, joints = _fake_smpl()
+    np.savez(tmp_path / "SMPL_NEUTRAL.npz", **data)
+    b = load_smpl_body(tmp_path)
+    np.testing.assert_allclose(b.rest_joints[0], 0, atol=1e-6)  # pelvis at the origin
+    np.testing.assert_allclose(b.rest_joints, joints - joints[0], atol=1e-6)
+    assert b.faces.shape == (48, 3) and b.faces.max() < len(b.vertices)
+    assert set(np.unique(b.face_parts)) <= set(range(1, 25))
+    assert np.all(b.vertex_parts[b.faces] == b.face_parts[:, None])  # seams split per part
+    np.testing.assert_allclose(b.weights.sum(1), 1.0)
+    assert b.uv.min() >= 0 and b.uv.max() <= 1
+
+
+def test_part_labelling_agrees_with_the_builtin_body():
+    # The built-in body knows its own DensePose parts; labelling it from skin weights alone
+    # must mostly agree (they differ only near joints, where skin blends into the parent).
+    from magicdance_core.body.builtin_mesh import build_builtin_body
+    from magicdance_core.body.smpl_mesh import label_smpl_mesh
+
+    body = build_builtin_body()
+    lab = label_smpl_mesh(body.vertices, body.faces, body.weights, body.rest_joints)
+    assert (lab.face_parts == body.face_parts).mean() > 0.8
+    assert set(np.unique(lab.face_parts)) == set(range(1, 25))
