@@ -252,6 +252,10 @@ def _key_arrays(move: Move, amp: float):
 
 def evaluate(move: Move, phase, *, mirror: bool = False, amp: float = 1.0, sharp: float = 0.9) -> MoveFrames:
     """Evaluate ``move`` at beat positions ``phase`` (clamped to [0, move.beats])."""
+    if "mocap" in move.tags:  # retargeted capture: evaluated from its clip
+        from .mocap import evaluate_mocap
+
+        return evaluate_mocap(move, phase, mirror, amp, sharp)
     phase = np.clip(np.asarray(phase, dtype=np.float64), 0.0, float(move.beats))
     kb, quats, feet, yaw, pitch, sway, drop, heading = _key_arrays(move, round(float(amp), 3))
     i = np.clip(np.searchsorted(kb, phase, side="right") - 1, 0, len(kb) - 2)
