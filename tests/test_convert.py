@@ -154,6 +154,16 @@ def test_missing_input_and_unknown_output_extension(cli, tmp_path):
     save_motion(_motion(3), tmp_path / "in.npz")
     r = cli("convert", tmp_path / "in.npz", tmp_path / "o.fbx")
     assert r.returncode == 2 and "cannot write '.fbx'" in r.stderr
+    (tmp_path / "ro").mkdir(mode=0o500)
+    r = cli("convert", tmp_path / "in.npz", tmp_path / "ro" / "o.bvh")
+    if os.geteuid() != 0:  # root may write anywhere
+        assert r.returncode == 2 and r.stderr.startswith("error: cannot write")
+    r = cli("convert", tmp_path / "in.npz", tmp_path / "in.npz" / "o.bvh")  # parent is a file
+    assert r.returncode == 2 and r.stderr.startswith("error: cannot write"), r.stderr
+    (tmp_path / "ro").chmod(0o700)
+    for p in (tmp_path / "ro").iterdir():
+        p.unlink()
+    (tmp_path / "ro").rmdir()
     r = cli("convert", tmp_path / "in.npz", tmp_path / "o.pkl", "--fps", "0")
     assert r.returncode == 2 and "--fps" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npz"]

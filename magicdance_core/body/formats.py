@@ -73,6 +73,13 @@ def write_motion_any(motion: Motion, path: PathLike, *, fps: float = FPS, smpl=N
                      bvh_units: str = "cm", bvh_order: str = "ZXY") -> Path:
     """Write ``motion`` by the extension of ``path`` (atomically). ``fps`` applies to AIST++ .pkl."""
     ext = check_extension(path, WRITE_EXTS, "write")
+    try:
+        return _write(motion, path, ext, fps, smpl, bvh_units, bvh_order)
+    except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as e:
+        raise BadInput(f"cannot write {path}: {e.strerror or e.__class__.__name__}") from None
+
+
+def _write(motion, path, ext, fps, smpl, bvh_units, bvh_order) -> Path:
     if ext == ".npz":
         return save_motion(motion, path)
     if ext == ".bvh":

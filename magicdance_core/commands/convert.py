@@ -46,9 +46,9 @@ def run(args, progress) -> int:
         from ..body.smpl_model import load_smpl_model
 
         smpl = load_smpl_model(args.smpl, betas=args.betas)
-    # Progress starts once the input has proved readable: a bad file gives one clean error line.
+    # Conversion takes well under a second: one progress report at the end, so that a bad
+    # input or output gives exactly one clean error line.
     motion = read_motion_any(args.input, pkl_kind=args.pkl, smpl=smpl, ground=not args.no_ground)
-    progress("convert", 0.5, f"writing {Path(args.output).name}")
     write_motion_any(motion, args.output, fps=args.fps, smpl=smpl, bvh_units=args.bvh_units, bvh_order=args.bvh_order)
     progress("convert", 1.0, f"{motion.num_frames} frames at {motion.fps:g} fps")
     print(f"wrote {args.output} ({motion.num_frames} frames, {motion.duration_s:.2f} s)")
