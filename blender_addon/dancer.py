@@ -77,21 +77,19 @@ def _build_armature(scene, name: str, rest: np.ndarray):
     return arm
 
 
-def _body_arrays(smpl_model_path):
-    """(vertices, faces, face parts, weights, uv) in armature space."""
+def load_body(smpl_model_path=None):
+    """The body (a BuiltinBody, armature space): the user's SMPL mesh or the built-in one."""
     if smpl_model_path:
-        from magicdance_core.body import smpl_mesh  # noqa: F401  (optional, see docs/addon.md)
+        from magicdance_core.body import smpl_mesh
 
-        b = smpl_mesh.load_smpl_body(smpl_model_path)
-    else:
-        from magicdance_core.body.builtin_mesh import build_builtin_body
+        return smpl_mesh.load_smpl_body(smpl_model_path)
+    from magicdance_core.body.builtin_mesh import build_builtin_body
 
-        b = build_builtin_body()
-    return b.vertices, b.faces, b.face_parts, b.weights, b.uv
+    return build_builtin_body()
 
 
-def _build_body(scene, arm, name: str, smpl_model_path=None):
-    V, F, parts, W, UV = _body_arrays(smpl_model_path)
+def _build_body(scene, arm, name: str, b):
+    V, F, parts, W, UV = b.vertices, b.faces, b.face_parts, b.weights, b.uv
     mesh = bpy.data.meshes.new(name)
     nv, nf = len(V), len(F)
     mesh.vertices.add(nv)
@@ -141,15 +139,19 @@ def add_dancer(scene, name: str = "Dancer", smpl_model_path=None):
     """Add the dancer (armature + skinned body) to ``scene``; returns the armature object."""
     if smpl_model_path and not str(smpl_model_path).strip():
         smpl_model_path = None
-    rest = skeleton.rest_joints()
     if smpl_model_path:
         import os
 
-        if not os.path.isfile(smpl_model_path):
+        if not os.path.exists(smpl_model_path):
             raise BadInput(f"SMPL model file not found: {smpl_model_path}")
-    arm = _build_armature(scene, name, rest)
+    body = load_body(smpl_model_path)   # before touching the scene: a bad model file changes nothing
+    # The rig is built on the body's joints: the project's skeleton for the built-in body,
+    # the model's (with its betas) for a user's SMPL mesh.
+    arm = _build_armature(scene, name, np.asarray(body.rest_joints, np.float64))
+    if smpl_model_path:
+        arm["md_smpl_model"] = str(smpl_model_path)
     try:
-        _build_body(scene, arm, name + BODY_SUFFIX, smpl_model_path)
+        _build_body(scene, arm, name + BODY_SUFFIX, body)
     except Exception:
         # Leave nothing half-built behind.
         data = arm.data
