@@ -1,0 +1,90 @@
+"""The worker's JSON-lines protocol, generator plumbing and foot-lock clean-up (no bpy)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+
+from magicdance_core.audio.analysis import MusicAnalysis
+from magicdance_core.body.fk import forward_kinematics
+from magicdance_core.body.motion_file import Motion
+from magicdance_core.body.skeleton import CONTACT_JOINTS
+from magicdance_core.worker import protocol
+from magicdance_core.worker.footlock import foot_lock
+from magicdance_core.worker.generate import generate_motion, slice_analysis
+
+
+def _serve(*lines):
+    out = io.StringIO()
+    protocol.serve(io.StringIO("".join(lines)), out)
+    return [json.loads(x) for x in out.getvalue().splitlines()]
+
+
+def test_protocol_ping_check_and_errors(tmp_path):
+    msgs = _serve('{"op":"ping"}\n', "\n", "not json\n", '{"op":"nope"}\n', '[1,2]\n',
+                  json.dumps({"op": "generate", "music": str(tmp_path / "none.wav"), "out": str(tmp_path / "m.npz")}) + "\n",
+                  '{"op":"generate"}\n', '{"op":"check"}\n')
+    assert msgs[0] == {"type": "result", "pong": True}
+    assert msgs[1]["type"] == "error" and msgs[1]["kind"] == "BadRequest"
+    assert msgs[2]["type"] == "error" and "unknown op" in msgs[2]["message"]
+    assert msgs[3]["type"] == "error"
+    assert msgs[4]["type"] == "error" and msgs[4]["kind"] == "BadInput" and "none.wav" in msgs[4]["message"]
+    assert msgs[5]["type"] == "error" and "needs 'music'" in msgs[5]["message"]
+    rep = msgs[6]["report"]
+    assert rep["ok"] and rep["missing"] == [] and "numpy" in rep["have"] and rep["have"]["generator"]
+    assert not (tmp_path / "m.npz").exists()
+
+
+def _analysis(seconds=6.0, bpm=120.0):
+    n = int(seconds * 30)
+    beats = np.arange(0, seconds, 60 / bpm)
+    onehot = np.zeros(n, np.float32)
+    onehot[np.rint(beats * 30).astype(int)[np.rint(beats * 30) < n]] = 1
+    return MusicAnalysis(duration_s=seconds, sample_rate=22050, tempo_bpm=bpm, beats_s=beats,
+                         downbeats_s=beats[::4], onset_env=onehot.copy(), rms=np.full(n, 0.1, np.float32),
+                         edge35=np.zeros((n, 35), np.float32), beat_onehot=onehot, downbeat_onehot=onehot * 0)
+
+
+def test_generate_through_protocol_writes_motion(tmp_path):
+    a = _analysis()
+    mj = tmp_path / "music.json"
+    a.to_json(mj)
+    out = tmp_path / "take.npz"
+    msgs = _serve(json.dumps({"op": "generate", "music": str(mj), "out": str(out), "seed": 4}) + "\n")
+    assert msgs[-1]["type"] == "result" and msgs[-1]["paths"]["motion"] == str(out)
+    from magicdance_core.body.motion_file import load_motion
+
+    m = load_motion(out)
+    assert m.num_frames == a.n_frames and m.meta["seed"] == 4 and m.meta["generator"]
+    ref = generate_motion(MusicAnalysis.from_json(mj), seed=4)
+    np.testing.assert_allclose(m.poses, ref.poses, atol=1e-6)
+
+
+def test_slice_analysis_shifts_beats_and_features():
+    a = _analysis(10.0)
+    s = slice_analysis(a, 2.0, 5.0)
+    assert s.n_frames == 90 and s.duration_s == 3.0
+    assert np.allclose(s.beats_s, np.arange(0, 3.0, 0.5))
+    assert np.array_equal(s.beat_onehot, a.beat_onehot[60:150])
+    m = generate_motion(a, seed=1, start_s=2.0, end_s=5.0)
+    assert m.num_frames == 90
+
+
+def test_foot_lock_removes_slide_of_planted_feet():
+    T = 60
+    poses = np.zeros((T, 24, 3))
+    trans = np.zeros((T, 3))
+    trans[:, 0] = np.linspace(0, 0.3, T)           # the whole body slides 30 cm
+    trans[:, 1] = 0.97
+    contacts = np.ones((T, 4))
+    m = Motion(poses, trans, contacts)
+    fixed = foot_lock(m)
+    feet = forward_kinematics(fixed.poses.astype(np.float64), fixed.trans.astype(np.float64))[:, CONTACT_JOINTS]
+    assert np.abs(feet[:, :, [0, 2]] - feet[:1, :, [0, 2]]).max() < 1e-5
+    np.testing.assert_allclose(fixed.trans[:, 1], trans[:, 1], atol=1e-6)   # height untouched
+    assert np.array_equal(fixed.poses, m.poses)
+    # Feet in the air are left alone.
+    free = foot_lock(Motion(poses, trans, np.zeros((T, 4))))
+    np.testing.assert_allclose(free.trans, m.trans, atol=1e-6)
