@@ -1,7 +1,6 @@
 """Property-based tests of magicdance_core.body.rotations (numpy and torch)."""
 
 import numpy as np
-import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st

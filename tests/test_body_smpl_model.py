@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from magicdance_core.body import aist
 from magicdance_core.body.fk import forward_kinematics
-from magicdance_core.body.skeleton import PARENTS, REST_OFFSETS, offsets_from_joints, rest_joints
+from magicdance_core.body.skeleton import PARENTS, REST_OFFSETS, rest_joints
 from magicdance_core.body.smpl_model import find_model_file, load_smpl_data, load_smpl_model
 from magicdance_core.errors import BadInput, MissingModel
 

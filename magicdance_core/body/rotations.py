@@ -210,7 +210,6 @@ def matrix_to_axis_angle(m):
 
 # ---------------------------------------------------------------- 6D (pytorch3d layout)
 def matrix_to_6d(m):
-    xp = _xp(m)
     rows = m[..., :2, :]
     return rows.reshape(*rows.shape[:-2], 6)
 

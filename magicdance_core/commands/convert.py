@@ -28,8 +28,6 @@ def add_arguments(p) -> None:
 
 
 def run(args, progress) -> int:
-    from pathlib import Path
-
     import numpy as np
 
     from ..body.formats import WRITE_EXTS, check_extension, read_motion_any, write_motion_any
