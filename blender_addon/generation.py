@@ -146,6 +146,7 @@ def apply_regenerate(scene, arm, result: dict, plan: dict, foot_lock: bool = Fal
     s, e = takes.take_frame_range(act)
     frames = np.arange(s, e + 1)
     vals = takes.read_channels(act, frames)
+    old_all = vals.copy()
     f0, f1 = plan["f0"], plan["f1"]
     n = f1 - f0 + 1
     newv = takes.motion_channels(new)
@@ -185,7 +186,6 @@ def apply_regenerate(scene, arm, result: dict, plan: dict, foot_lock: bool = Fal
         path = takes.channel_paths()[c][0]
         for f in keys:
             lock_by_prop.setdefault(path, set()).add(f)
-    old_all = takes.read_channels(act, frames)
     for c, (path, _i, _g) in enumerate(takes.channel_paths()):
         for f in lock_by_prop.get(path, ()):
             fi = int(round(f)) - s

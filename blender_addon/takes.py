@@ -296,8 +296,29 @@ def rename_take(arm, action, name: str) -> None:
 
 
 # ------------------------------------------------------------------ reading back
+def fcurve_values(fc, frames: np.ndarray) -> np.ndarray:
+    """F-curve values at ``frames``: key values read in bulk where a key sits on the frame
+    (a take has one per frame), ``evaluate`` only in between."""
+    frames = np.asarray(frames, np.float64)
+    n = len(fc.keyframe_points)
+    out = np.empty(len(frames))
+    todo = np.ones(len(frames), bool)
+    if n:
+        co = np.empty(n * 2, np.float32)
+        fc.keyframe_points.foreach_get("co", co)
+        kf = co[0::2].astype(np.float64)
+        kv = co[1::2]
+        i = np.clip(np.searchsorted(kf, frames), 0, n - 1)
+        hit = np.abs(kf[i] - frames) < 1e-4
+        out[hit] = kv[i[hit]]
+        todo = ~hit
+    for j in np.nonzero(todo)[0]:
+        out[j] = fc.evaluate(float(frames[j]))
+    return out
+
+
 def read_channels(action, frames) -> np.ndarray:
-    """(len(frames), NUM_CHANNELS) values of the action's F-curves evaluated at ``frames``."""
+    """(len(frames), NUM_CHANNELS) values of the action's F-curves at ``frames``."""
     fcs = take_fcurves(action)
     out = np.zeros((len(frames), NUM_CHANNELS))
     for c, (path, index, _) in enumerate(channel_paths()):
@@ -305,7 +326,7 @@ def read_channels(action, frames) -> np.ndarray:
         if fc is None:
             out[:, c] = 1.0 if (path.endswith("rotation_quaternion") and index == 0) else 0.0
             continue
-        out[:, c] = [fc.evaluate(f) for f in frames]
+        out[:, c] = fcurve_values(fc, frames)
     return out
 
 
