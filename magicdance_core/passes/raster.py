@@ -110,34 +110,6 @@ def rasterize(xy: np.ndarray, z: np.ndarray, faces: np.ndarray, height: int, wid
 
 
 @njit(cache=True, nogil=True)
-def _interp(face_id, bary, faces, attr, out):
-    H, W = face_id.shape
-    C = attr.shape[1]
-    for y in range(H):
-        for x in range(W):
-            f = face_id[y, x]
-            if f < 0:
-                continue
-            a = faces[f, 0]
-            b = faces[f, 1]
-            c = faces[f, 2]
-            b0 = bary[y, x, 0]
-            b1 = bary[y, x, 1]
-            b2 = bary[y, x, 2]
-            for k in range(C):
-                out[y, x, k] = attr[a, k] * b0 + attr[b, k] * b1 + attr[c, k] * b2
-
-
-def interpolate(r: Raster, faces: np.ndarray, attr: np.ndarray, fill=0.0) -> np.ndarray:
-    """Interpolate a per-vertex attribute (V,C) at every covered pixel -> (H,W,C) float32."""
-    H, W = r.face_id.shape
-    attr = np.ascontiguousarray(attr, np.float32)
-    out = np.full((H, W, attr.shape[1]), fill, dtype=np.float32)
-    _interp(r.face_id, r.bary, np.ascontiguousarray(faces, np.int32), attr, out)
-    return out
-
-
-@njit(cache=True, nogil=True)
 def _normals(verts, faces, weld, n_weld, out):
     acc = np.zeros((n_weld, 3))
     for f in range(faces.shape[0]):
