@@ -411,16 +411,20 @@ def test_worker_cancel_leaves_no_trace(fresh, song, tmp_path):
     before = _snapshot(sc)
     req = generation.generate_request(sc, seed=1)
     out = req["out"]
-    job = wc.WorkerJob(sys.executable, req, str(ROOT))
+    job = wc.start(sys.executable, req, str(ROOT), "Generating dance")   # the GUI's entry point
+    st = bpy.context.window_manager.magicdance_job
     t0 = time.monotonic()
     while job.fraction == 0.0 and time.monotonic() - t0 < 60:   # wait until it is really working
-        job.poll()
+        wc.tick()                                               # what bpy.app.timers runs
         time.sleep(0.02)
     assert job.stage != "starting" and job.proc.poll() is None
+    assert st.running and st.fraction == pytest.approx(job.fraction, abs=1e-6) and "Generating dance" in st.text
+    assert bpy.ops.magicdance.cancel_job.poll()
     t1 = time.monotonic()
-    assert job.cancel(timeout=1.0)
+    assert wc.cancel_current()
     assert time.monotonic() - t1 < 1.0 and job.proc.returncode is not None
-    job.close()
+    assert not st.running
+    wc.finish_current()
     assert not os.path.exists(out)
     assert not [p for p in os.listdir(os.path.dirname(out)) if p.startswith(os.path.basename(out))]
     assert _snapshot(sc) == before
