@@ -160,3 +160,11 @@ def test_part_labelling_agrees_with_the_builtin_body():
     lab = label_smpl_mesh(body.vertices, body.faces, body.weights, body.rest_joints)
     assert (lab.face_parts == body.face_parts).mean() > 0.8
     assert set(np.unique(lab.face_parts)) == set(range(1, 25))
+
+
+def test_gender_picks_the_file_in_a_folder(tmp_path):
+    data, joints = _fake_smpl()
+    np.savez(tmp_path / "SMPL_MALE.npz", **data)
+    assert load_smpl_model(tmp_path, gender="male").path.name == "SMPL_MALE.npz"
+    with pytest.raises(MissingModel, match="SMPL_NEUTRAL"):
+        load_smpl_model(tmp_path)

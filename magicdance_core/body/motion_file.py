@@ -120,6 +120,15 @@ def load_motion(path: PathLike) -> Motion:
             meta = json.loads(str(data["meta"]))
         except json.JSONDecodeError:
             raise BadInput(f"motion file {p} has a meta entry that is not JSON") from None
+    for k in ("poses", "trans", "joints", "contacts", "betas", "fps"):
+        if k in data and not (np.issubdtype(data[k].dtype, np.number) or data[k].dtype == np.bool_):
+            raise BadInput(f"motion file {p}: '{k}' is not numeric (dtype {data[k].dtype})")
+    if "fps" in data and data["fps"].size != 1:
+        raise BadInput(f"motion file {p}: 'fps' must be one number")
+    c = data.get("contacts")
+    if c is not None and np.asarray(c).size and np.isfinite(c).all() and (np.min(c) < -1e-6 or np.max(c) > 1 + 1e-6):
+        # Checked on files only: code making a Motion clips its own contacts.
+        raise BadInput(f"motion file {p}: contacts must lie in [0,1], found {np.min(c):g}..{np.max(c):g}")
     fps = float(data["fps"]) if "fps" in data else FPS
     if not np.isfinite(fps) or fps <= 0:
         raise BadInput(f"motion file {p} has an invalid fps {fps}")

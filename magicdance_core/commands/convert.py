@@ -22,6 +22,8 @@ def add_arguments(p) -> None:
     p.add_argument("--bvh-order", choices=("ZXY", "XYZ"), default="ZXY", help="rotation channel order of a .bvh output")
     p.add_argument("--smpl", default=None, metavar="PATH",
                    help="your SMPL model file or folder (SMPL_NEUTRAL.pkl/.npz): use its proportions")
+    p.add_argument("--gender", choices=("neutral", "male", "female"), default="neutral",
+                   help="which SMPL_<GENDER> file to take from a --smpl folder (AIST++ was fitted with the male model)")
     p.add_argument("--betas", type=float, nargs="+", default=None, help="SMPL shape (up to 10 numbers), with --smpl")
     p.add_argument("--no-ground", action="store_true",
                    help="keep the imported pickle's height instead of putting the lowest foot on y = 0")
@@ -43,7 +45,7 @@ def run(args, progress) -> int:
     if args.smpl is not None:
         from ..body.smpl_model import load_smpl_model
 
-        smpl = load_smpl_model(args.smpl, betas=args.betas)
+        smpl = load_smpl_model(args.smpl, betas=args.betas, gender=args.gender)
     # Conversion takes well under a second: one progress report at the end, so that a bad
     # input or output gives exactly one clean error line.
     motion = read_motion_any(args.input, pkl_kind=args.pkl, smpl=smpl, ground=not args.no_ground)
