@@ -275,7 +275,8 @@ def synthesize(plan: Plan, move_phase: np.ndarray, music_phase: np.ndarray, styl
     # down-beat styles), eased so it stops only on the beat -- one speed minimum per beat.
     phi = music_phase - np.floor(music_phase)
     theta = 2 * np.pi * phi - np.sin(2 * np.pi * phi)
-    r = style.bounce * (0.6 + 0.6 * energy)
+    # In half time the moves mark every other beat; a stronger groove keeps the song's pulse visible.
+    r = style.bounce * (0.6 + 0.6 * energy) * (1.7 if plan.factor < 1 else 1.0)
     groove_y = -r * np.cos(theta) if style.bounce_down else r * np.cos(theta)
     groove_f = 0.6 * r * np.sin(theta)
     pelvis_y = REST_PELVIS_HEIGHT - style.knee_bend - r - drop + groove_y
