@@ -56,3 +56,36 @@ print(json.dumps(dict(fps=sc.render.fps, start=sc.frame_start, end=sc.frame_end,
     assert d["fps"] == 30 and d["end"] - d["start"] + 1 == n
     assert d["takes"] == 1 and d["keys"] == n and d["strip"] and d["camera"]
     assert d["markers"] > 10 and d["markers"] <= d["beats"]
+
+
+def test_clean_blender_finds_core_through_preferences(tmp_path):
+    """In a Python where magicdance_core is not importable, the extension still registers,
+    says what is missing, and works once the preferences name the MagicDance folder."""
+    sys.path.insert(0, str(ROOT))
+    import build
+
+    z = build.build(tmp_path / "dist")
+    code = f"""
+import os, sys
+os.environ['BLENDER_USER_RESOURCES'] = {str(tmp_path / 'user')!r}
+sys.path = [p for p in sys.path if os.path.abspath(p or '.') != {str(ROOT)!r}]
+import bpy
+try:
+    import magicdance_core
+    print('CORE_IMPORTABLE'); raise SystemExit(3)
+except ImportError:
+    pass
+bpy.ops.extensions.package_install_files(repo='user_default', filepath={str(z)!r}, enable_on_install=True)
+try:
+    bpy.ops.magicdance.add_dancer()
+except RuntimeError as e:
+    print('REPORT', str(e).strip())
+prefs = bpy.context.preferences.addons['bl_ext.user_default.magicdance'].preferences
+prefs.source_path = {str(ROOT)!r}
+print('RESULT', bpy.ops.magicdance.add_dancer(), len(bpy.data.objects['Dancer'].data.bones))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                       env={k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "REPORT Error: MagicDance core not found: set the MagicDance source folder" in r.stdout
+    assert "RESULT {'FINISHED'} 24" in r.stdout
