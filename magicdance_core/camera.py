@@ -14,7 +14,8 @@ Photo alignment (:func:`align_to_photo`) places a level camera in front of the
 dancer's frame-0 pose so that its projection lands on the photo's person: the hip
 centre exactly (the shoulder centre for half-body photos), the overall scale from
 a weighted fit of shoulder width, torso length, head size and body height, kept
-within 4 % of the photo's shoulder width. The residual head offset and scale are
+within 4 % of the photo's shoulder width (unless the shoulders are clearly
+foreshortened, a person turned sideways: then torso and height set the scale). The residual head offset and scale are
 reported (the built-in animator keeps the photo's face rigid and moves it with the
 head, as MagicDance aligns the head). Landmarks are mediapipe Pose's 33, in pixels.
 """
@@ -40,6 +41,8 @@ MP = dict(nose=0, left_eye=2, right_eye=5, left_ear=7, right_ear=8, left_shoulde
           right_shoulder=12, left_hip=23, right_hip=24, left_knee=25, right_knee=26,
           left_ankle=27, right_ankle=28, left_heel=29, right_heel=30)
 VISIBLE = 0.5
+# Photo shoulders narrower than this fraction of what the torso/height imply: turned sideways.
+TURNED_RATIO = 0.7
 
 # Body margin around each joint (metres) for framing: the skin and clothes around
 # the skeleton, the head around its joint (raised: the joint sits low in the head),
@@ -337,12 +340,14 @@ class Alignment:
     shoulder_width_ratio: float   # projected / photo (1 = exact); nan if shoulders hidden
     head_offset_px: tuple         # projected nose - photo nose (x, y); nan if hidden
     head_size_ratio: float        # projected / photo ear-to-ear (or eye) distance
+    notes: list = field(default_factory=list)   # what did not fit, in words
 
     def to_dict(self) -> dict:
         return dict(camera=self.camera.to_dict(), anchor=self.anchor, half_body=self.half_body,
                     scale_terms=self.scale_terms, hip_error_px=self.hip_error_px,
                     shoulder_width_ratio=self.shoulder_width_ratio,
-                    head_offset_px=list(self.head_offset_px), head_size_ratio=self.head_size_ratio)
+                    head_offset_px=list(self.head_offset_px), head_size_ratio=self.head_size_ratio,
+                    notes=list(self.notes))
 
 
 def _dancer_points(joints0, rots0):
@@ -433,19 +438,37 @@ def align_to_photo(joints0, landmarks: Landmarks, *, global_rots0=None, focal_px
     sw_m = np.linalg.norm((dp["left_shoulder"] - dp["right_shoulder"]) - d * ((dp["left_shoulder"] - dp["right_shoulder"]) @ d))
     D = f * max(sw_m, 0.05) / photo["shoulder_width"]
     terms = {}
+    turned = False
     for _ in range(iterations):
         cam = place(D)
         m, _ = measures(cam)
         terms = {k: float(photo[k] / m[k]) for k in photo if m.get(k, 0) > 1e-6}
         wsum = sum(weights[k] for k in terms)
         g = math.exp(sum(weights[k] * math.log(terms[k]) for k in terms) / wsum)
-        # keep the shoulder width within tolerance of the photo's
-        g = min(max(g, terms["shoulder_width"] / (1 + shoulder_tolerance)),
-                terms["shoulder_width"] / (1 - shoulder_tolerance))
+        vert = [k for k in ("torso", "height") if k in terms]
+        g_vert = math.exp(sum(weights[k] * math.log(terms[k]) for k in vert) / sum(weights[k] for k in vert)) if vert else None
+        if g_vert is not None and terms["shoulder_width"] < TURNED_RATIO * g_vert:
+            # shoulders far narrower than the torso/height say: the person is turned sideways
+            # (foreshortened shoulders), so the vertical measures set the scale
+            turned = True
+            g = g_vert
+        else:
+            turned = False
+            # keep the shoulder width within tolerance of the photo's
+            g = min(max(g, terms["shoulder_width"] / (1 + shoulder_tolerance)),
+                    terms["shoulder_width"] / (1 - shoulder_tolerance))
         D /= g
     cam = place(D)
     m, pp = measures(cam)
     cam.meta = dict(kind="photo", anchor=anchor, focal_px=f)
+    notes = []
+    if turned:
+        notes.append("the photo's shoulders look foreshortened (person turned sideways): scaled by torso/height, "
+                     "shoulder width not matched")
+    ratios = [v for k, v in terms.items() if k != "head_size"]
+    if ratios and max(ratios) / min(ratios) > 1.5:
+        notes.append("the photo's body proportions differ a lot from the dancer's: "
+                     + ", ".join(f"{k} x{v:.2f}" for k, v in terms.items()))
     nose_off = tuple((pp["nose"] - lm.p("nose")).tolist()) if lm.vis("nose") else (float("nan"),) * 2
     return Alignment(
         camera=cam, anchor=anchor, half_body=not legs_vis, scale_terms=terms,
@@ -453,6 +476,7 @@ def align_to_photo(joints0, landmarks: Landmarks, *, global_rots0=None, focal_px
         shoulder_width_ratio=float(m["shoulder_width"] / photo["shoulder_width"]),
         head_offset_px=nose_off,
         head_size_ratio=float(m["head_size"] / photo["head_size"]) if head_pair else float("nan"),
+        notes=notes,
     )
 
 

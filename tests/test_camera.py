@@ -150,3 +150,19 @@ def test_landmarks_json_round_trip_and_errors(tmp_path):
         C.load_landmarks_json(bad)
     with pytest.raises(BadInput):
         C.load_landmarks_json(tmp_path / "missing.json")
+
+
+def test_align_turned_person_scales_by_torso_and_says_so():
+    joints = _dance()
+    j0 = joints[0]
+    true = C.make_camera(720, 1280, 1100.0, j0[0] + [0.0, 0.2, 3.2], [0, 0, -1])
+    lm = _photo_landmarks(j0, true)
+    # squeeze the shoulders toward their centre: a person seen from the side
+    c = 0.5 * (lm.points[11] + lm.points[12])
+    lm.points[[11, 12]] = c + 0.3 * (lm.points[[11, 12]] - c)
+    al = C.align_to_photo(j0, lm)
+    assert al.notes and "turned" in al.notes[0]
+    pj = al.camera.project(j0)
+    torso = np.linalg.norm(pj[[16, 17]].mean(0) - pj[[1, 2]].mean(0))
+    torso_photo = np.linalg.norm(lm.points[[11, 12]].mean(0) - lm.points[[23, 24]].mean(0))
+    assert abs(torso / torso_photo - 1) < 0.1
