@@ -138,3 +138,18 @@ def test_workbench_densepose_agrees_with_raster(scene_with_take, tmp_path):
         w = cv2.imread(p)[..., ::-1]
         assert set(map(tuple, np.unique(w.reshape(-1, 3), axis=0))) <= table
         assert np.any(w != _dp(tmp_path / "head", i), -1).mean() < 2e-3
+
+
+def test_cli_on_blend_file_matches_headless(scene_with_take, tmp_path, cli):
+    scene, arm, motion = scene_with_take
+    blend = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    r = cli("passes", blend, "-o", tmp_path / "out", "--size", "96", "--passes", "densepose,keypoints", "--no-video")
+    assert r.returncode == 0, r.stderr[-2000:]
+    render_motion_passes(motion, tmp_path / "head", size=96, passes="densepose", video=False)
+    for i in range(motion.num_frames):
+        np.testing.assert_array_equal(_dp(tmp_path / "out", i), _dp(tmp_path / "head", i))
+    bad = tmp_path / "bad.blend"
+    bad.write_bytes(b"not a blend file at all")
+    r = cli("passes", bad, "-o", tmp_path / "o2")
+    assert r.returncode == 2 and "error:" in r.stderr and "Traceback" not in r.stderr
