@@ -117,11 +117,15 @@ def regenerate_request(scene, arm, frame_start: int, frame_end: int, bones=None,
     # What the model may use as constraints: the kept part of the take over the range.
     base = takes.read_channels(act, np.arange(f0, f1 + 1))
     ref = takes.channels_to_motion(base)
-    frame_mask = np.zeros(f1 - f0 + 1, bool)
-    for keys in locks.values():
+    lock_mask = np.zeros((f1 - f0 + 1, 24), bool)
+    paths = takes.channel_paths()
+    for c, keys in locks.items():
+        group = paths[c][2]
+        if group not in skeleton.JOINT_INDEX:
+            continue   # contacts
         for f in keys:
             if f0 <= f <= f1:
-                frame_mask[int(round(f)) - f0] = True
+                lock_mask[int(round(f)) - f0, skeleton.JOINT_INDEX[group]] = True
     joint_mask = np.array([n not in bones for n in skeleton.JOINT_NAMES]) if bones else np.zeros(24, bool)
     fd, cpath = tempfile.mkstemp(suffix=".npz", prefix="constraints_", dir=_tmpdir())
     os.close(fd)
@@ -129,7 +133,7 @@ def regenerate_request(scene, arm, frame_start: int, frame_end: int, bones=None,
     with np.load(cpath) as z:
         arrays = {k: z[k] for k in z.files}
     with open(cpath, "wb") as f:
-        np.savez(f, frame_mask=frame_mask, joint_mask=joint_mask, **arrays)
+        np.savez(f, lock_mask=lock_mask, joint_mask=joint_mask, edges=np.array([f0 > s, f1 < e]), **arrays)
     req["constraints"] = cpath
     plan = {"action": act.name, "f0": f0, "f1": f1, "bones": bones}
     return req, plan

@@ -88,3 +88,25 @@ def test_foot_lock_removes_slide_of_planted_feet():
     # Feet in the air are left alone.
     free = foot_lock(Motion(poses, trans, np.zeros((T, 4))))
     np.testing.assert_allclose(free.trans, m.trans, atol=1e-6)
+
+
+def test_build_constraints_from_locks():
+    from magicdance_core.body.skeleton import JOINT_INDEX
+    from magicdance_core.worker.generate import build_constraints
+
+    T = 40
+    rng = np.random.default_rng(0)
+    ref = Motion(rng.normal(0, 0.2, (T, 24, 3)), np.tile([0, 0.97, 0], (T, 1)))
+    lock = np.zeros((T, 24), bool)
+    lock[5, JOINT_INDEX["left_elbow"]] = True
+    cons = build_constraints(ref, lock, np.zeros(24, bool))
+    if cons is None:   # the motion owner's Constraints are not there: nothing to check
+        return
+    assert cons.mask[5].any() and not cons.mask[np.arange(T) != 5].any()
+    both = build_constraints(ref, lock, np.zeros(24, bool), edges=(True, True))
+    assert both.mask[0].sum() > cons.mask[5].sum() and both.mask[T - 1].any() and not both.mask[20].any()
+    keep = np.zeros(24, bool)
+    keep[JOINT_INDEX["right_knee"]] = True
+    k = build_constraints(ref, np.zeros((T, 24), bool), keep)
+    assert k.mask.any(1).all()
+    assert build_constraints(ref, np.zeros((T, 24), bool), np.zeros(24, bool)) is None

@@ -96,22 +96,32 @@ def generate_motion(music, *, style: Optional[str] = None, seed: int = 0, steps:
     return m
 
 
-def build_constraints(reference: Motion, frame_mask: np.ndarray, joint_mask: np.ndarray):
-    """Constraints for the model from a reference motion and masks, or None.
+def build_constraints(reference: Motion, lock_mask: np.ndarray, joint_mask: np.ndarray, edges=(False, False)):
+    """Editing constraints for the model (``motion.constraints.Constraints``), or None.
 
-    ``frame_mask`` (T,) marks frames whose values are to be kept, ``joint_mask`` (24,)
-    the joints kept there.  Uses ``magicdance_core.motion.constraints`` when it offers
-    a ``from_motion`` constructor; the Blender side re-applies locked keys exactly
-    in every case, so a generator without constraints still yields exact locks.
+    reference: the take over the regenerated range; lock_mask (T,24): joints with a locked
+    key at a frame; joint_mask (24,): joints to keep on every frame (the unselected bones
+    when only some are regenerated); edges: (start, end) — pin the range's first/last
+    frames to the take so the model joins it seamlessly.  The Blender side re-applies
+    locked keys exactly in every case, so generators without constraints still keep them.
     """
     try:
         from ..motion.constraints import Constraints
     except ImportError:
         return None
-    make = getattr(Constraints, "from_motion", None)
-    if make is None:
-        return None
-    try:
-        return make(reference, frame_mask=np.asarray(frame_mask, bool), joint_mask=np.asarray(joint_mask, bool))
-    except TypeError:
-        return None
+    from ..body.skeleton import JOINT_NAMES
+
+    T = reference.num_frames
+    cons = Constraints(T)
+    lock_mask = np.asarray(lock_mask, bool).reshape(T, 24)
+    for f in np.nonzero(lock_mask.any(1))[0]:
+        cons.add_joints([JOINT_NAMES[j] for j in np.nonzero(lock_mask[f])[0]], reference, frames=[int(f)])
+    kept = [JOINT_NAMES[j] for j in np.nonzero(np.asarray(joint_mask, bool))[0]]
+    if kept:
+        cons.add_joints(kept, reference)
+    k = min(2, T)
+    if edges[0]:
+        cons.add_joints(list(JOINT_NAMES), reference, frames=list(range(k)))
+    if edges[1]:
+        cons.add_joints(list(JOINT_NAMES), reference, frames=list(range(T - k, T)))
+    return None if cons.empty else cons

@@ -71,9 +71,10 @@ def _op_generate(req: dict, progress) -> dict:
     if req.get("constraints"):
         ref = load_motion(req["constraints"])
         with np.load(req["constraints"]) as z:
-            fm = z["frame_mask"] if "frame_mask" in z.files else np.zeros(ref.num_frames, bool)
-            jm = z["joint_mask"] if "joint_mask" in z.files else np.ones(24, bool)
-        constraints = build_constraints(ref, fm, jm)
+            lm = z["lock_mask"] if "lock_mask" in z.files else np.zeros((ref.num_frames, 24), bool)
+            jm = z["joint_mask"] if "joint_mask" in z.files else np.zeros(24, bool)
+            edges = tuple(bool(x) for x in z["edges"]) if "edges" in z.files else (False, False)
+        constraints = build_constraints(ref, lm, jm, edges)
     m = generate_motion(req["music"], style=req.get("style"), seed=int(req.get("seed", 0)),
                         steps=req.get("steps"), constraints=constraints,
                         start_s=req.get("start_s"), end_s=req.get("end_s"), progress=progress)
