@@ -176,6 +176,13 @@ def test_bad_input_reports_without_traceback(fresh, tmp_path, capsys):
         assert msg.startswith("Error: ") and msg.strip().count("\n") == 0
         assert "Traceback" not in capsys.readouterr().err
     assert (sc.frame_end, len(sc.timeline_markers), sc.get("md_music")) == before
+    # A missing SMPL model file named in the preferences: a report, nothing added.
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.smpl_model_path = str(tmp_path / "SMPL_NEUTRAL.npz")
+    with pytest.raises(RuntimeError, match="SMPL model file not found"):
+        bpy.ops.magicdance.add_dancer()
+    prefs.smpl_model_path = ""
+    assert len(bpy.data.objects) == 0 and len(bpy.data.armatures) == 0
     # Operators that cannot run say why (poll message).
     with pytest.raises(RuntimeError, match="import music first"):
         bpy.ops.magicdance.generate_dance()
@@ -257,8 +264,11 @@ def test_takes_on_nla_tracks_and_take_ops(fresh, song):
     takes = _mod(fresh, "takes")
     first = takes.active_take(arm)
     sc.magicdance.seed = 2
+    sc.magicdance.style = "waltz"
     assert bpy.ops.magicdance.generate_dance() == {"FINISHED"}
     second = takes.active_take(arm)
+    meta = json.loads(second["md_meta"])
+    assert meta["style"] == "waltz" and meta["seed"] == 2
     lst = takes.list_takes(arm)
     assert [a for _, a in lst] == [first, second]
     assert [tr.mute for tr, _ in lst] == [True, False]
