@@ -286,3 +286,18 @@ def test_cli_passes_with_landmarks(tmp_path, cli):
     bad = cli("passes", str(tmp_path / "nope.npz"), "-o", str(tmp_path / "o2"))
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
     assert not (tmp_path / "o2").exists()
+
+
+def test_cli_output_path_errors(tmp_path, cli):
+    m = _dance_motion(2)
+    save_motion(m, tmp_path / "d.npz")
+    f = tmp_path / "file"
+    f.write_text("x")
+    r = cli("passes", tmp_path / "d.npz", "-o", f, "--size", "32")
+    assert r.returncode == 2 and "not a folder" in r.stderr and "Traceback" not in r.stderr
+    r = cli("passes", tmp_path / "d.npz", "-o", tmp_path / "o", "--size", "32", "--fps", "0")
+    assert r.returncode == 2 and "fps" in r.stderr
+    (tmp_path / "lm.json").write_text('{"image_size": [10, 10], "landmarks": [[1, 2]]}')
+    r = cli("passes", tmp_path / "d.npz", "-o", tmp_path / "o", "--landmarks", tmp_path / "lm.json")
+    assert r.returncode == 2 and "landmarks" in r.stderr
+    assert not (tmp_path / "o").exists()

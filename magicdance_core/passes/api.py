@@ -66,7 +66,11 @@ def render_motion_passes(motion, out_dir, *, passes=None, size: int = 512, width
             for k in range(len(V)):
                 yield V[k], joints[a + k], rots[a + k]
 
-    extra = {"source": "motion", "engine": "numpy-raster"}
+    uv = cam.project(joints)
+    out_of_view = np.any((uv[..., 0] < 0) | (uv[..., 0] > W - 1) | (uv[..., 1] < 0) | (uv[..., 1] > H - 1), axis=1)
+    extra = {"source": "motion", "engine": "numpy-raster",
+             # frames where some joint leaves the image (possible with a photo-aligned camera)
+             "frames_with_joints_out_of_view": int(out_of_view.sum())}
     if alignment is not None:
         extra["alignment"] = alignment.to_dict()
         extra["photo_size"] = [landmarks.width, landmarks.height]

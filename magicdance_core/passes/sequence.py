@@ -132,7 +132,12 @@ def render_sequence(frames: Iterable, n_frames: int, renderer: PassRenderer, out
     progress = progress or null_progress
     passes = parse_passes(passes)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"cannot create the output folder {out}: {e.strerror or e}") from None
     t0 = time.perf_counter()
     tag = f".tmp-{os.getpid()}-{threading.get_ident()}"
     dirs = {p: out / f".{p}{tag}" for p in passes}
