@@ -38,6 +38,10 @@ print(json.dumps(out))
 """
 
 
+# Songs the tracker's constants were tuned on; the others (and all real excerpts) are held out.
+TUNE = {"pop_rock_120", "piano_ballad_64", "waltz_96_3-4", "house_124", "punk_186", "funk_98", "accelerando_90-130"}
+
+
 def score(ref, est):
     import mir_eval
 
@@ -66,6 +70,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--songs", default="/tmp/magicdance_beat_songs")
     ap.add_argument("--extra", default=None, help="folder of real recordings with NAME.beats.json")
+    ap.add_argument("--real", default="/tmp/realmusic/excerpts",
+                    help="folder for the real excerpts of real_tracks.py (extracted if missing); '' to skip")
     ap.add_argument("--essentia-python", default="/tmp/essvenv/bin/python")
     ap.add_argument("--out", default=None, help="write a markdown table here")
     a = ap.parse_args()
@@ -74,6 +80,14 @@ def main():
     from magicdance_core.audio.decode import load_audio
 
     records = songbook.build(Path(a.songs))
+    for r in records:
+        r["split"] = "tune" if r["name"] in TUNE else "held-out"
+    if a.real:
+        import real_tracks
+
+        for r in real_tracks.records(Path(a.real)):
+            r["split"] = "real"
+            records.append(r)
     if a.extra:
         for ann in sorted(Path(a.extra).glob("*.beats.json")):
             records.append(json.loads(ann.read_text()))
@@ -95,7 +109,7 @@ def main():
     times = {"librosa": 0.0, "ours": 0.0}
     for r in records:
         y, sr = load_audio(r["wav"], sr=22050)
-        row = {"song": r["name"], "meter": r["meter"], "bpm": r["tempo_range_bpm"]}
+        row = {"song": r["name"], "meter": r["meter"], "bpm": r["tempo_range_bpm"], "split": r["split"]}
         t0 = time.time()
         b, _ = run_librosa(y, sr)
         times["librosa"] += time.time() - t0
@@ -107,7 +121,7 @@ def main():
         import mir_eval
 
         row["ours_downbeat_f"] = mir_eval.beat.f_measure(
-            mir_eval.beat.trim_beats(np.asarray(r["downbeats_s"])), mir_eval.beat.trim_beats(db))
+            mir_eval.beat.trim_beats(np.asarray(r["downbeats_s"])), mir_eval.beat.trim_beats(db)) if len(r["downbeats_s"]) else None
         row["ours_meter"] = meter
         row["ours_tempo"] = tempo
         if r["wav"] in ess:
@@ -116,21 +130,29 @@ def main():
         print(row, file=sys.stderr)
 
     trackers = ["librosa"] + (["essentia"] if ess else []) + ["ours"]
-    lines = ["| song | meter | BPM | " + " | ".join(f"{t} F | {t} AMLt" for t in trackers) + " | ours tempo | ours meter | ours downbeat F |",
-             "|---|---|---|" + "---|---|" * len(trackers) + "---|---|---|"]
+    lines = ["| song | set | meter | BPM | " + " | ".join(f"{t} F | {t} AMLt" for t in trackers) + " | ours tempo | ours meter | ours downbeat F |",
+             "|---|---|---|---|" + "---|---|" * len(trackers) + "---|---|---|"]
     for row in rows:
         bpm = row["bpm"]
         bpm_s = f"{bpm[0]:g}" if bpm[0] == bpm[1] else f"{bpm[0]:g}-{bpm[1]:g}"
         cells = " | ".join(f"{row[t][0]:.3f} | {row[t][1]:.3f}" if t in row else "- | -" for t in trackers)
-        lines.append(f"| {row['song']} | {row['meter']} | {bpm_s} | {cells} | {row['ours_tempo']:.1f} | {row['ours_meter']} | {row['ours_downbeat_f']:.3f} |")
-    med = " | ".join(
-        f"**{np.median([r[t][0] for r in rows if t in r]):.3f}** | **{np.median([r[t][1] for r in rows if t in r]):.3f}**" for t in trackers)
-    lines.append(f"| **median** | | | {med} | | | **{np.median([r['ours_downbeat_f'] for r in rows]):.3f}** |")
-    mins = " | ".join(f"{min(r[t][0] for r in rows if t in r):.3f} | {min(r[t][1] for r in rows if t in r):.3f}" for t in trackers)
-    lines.append(f"| min | | | {mins} | | | {min(r['ours_downbeat_f'] for r in rows):.3f} |")
-    meter_ok = sum(r["ours_meter"] == r["meter"] for r in rows)
+        dbf = "-" if row["ours_downbeat_f"] is None else f"{row['ours_downbeat_f']:.3f}"
+        meter = row["meter"] or "?"
+        lines.append(f"| {row['song']} | {row['split']} | {meter} | {bpm_s} | {cells} | {row['ours_tempo']:.1f} | {row['ours_meter']} | {dbf} |")
+    for label, sel in (("all", lambda r: True), ("MIDI tune", lambda r: r["split"] == "tune"),
+                       ("MIDI held-out", lambda r: r["split"] == "held-out"), ("real", lambda r: r["split"] == "real")):
+        sub = [r for r in rows if sel(r)]
+        if not sub:
+            continue
+        med = " | ".join(
+            f"**{np.median([r[t][0] for r in sub if t in r]):.3f}** | **{np.median([r[t][1] for r in sub if t in r]):.3f}**" for t in trackers)
+        dbs = [r["ours_downbeat_f"] for r in sub if r["ours_downbeat_f"] is not None]
+        lines.append(f"| **median {label}** ({len(sub)}) | | | | {med} | | | {np.median(dbs) if dbs else float('nan'):.3f} |")
+        mins = " | ".join(f"{min(r[t][0] for r in sub if t in r):.3f} | {min(r[t][1] for r in sub if t in r):.3f}" for t in trackers)
+        lines.append(f"| min {label} | | | | {mins} | | | |")
+    meter_ok = sum(r["ours_meter"] == r["meter"] for r in rows if r["meter"])
     table = "\n".join(lines)
-    summary = (f"\nMeter correct on {meter_ok}/{len(rows)} songs. Tracker time for all songs: "
+    summary = (f"\nMeter correct on {meter_ok}/{sum(1 for r in rows if r['meter'])} MIDI songs. Tracker time for all songs: "
                f"librosa {times['librosa']:.1f} s, ours {times['ours']:.1f} s "
                f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores).\n")
     print(table + summary)
