@@ -36,9 +36,10 @@ class WorkerJob:
         if source_dir:
             env["PYTHONPATH"] = source_dir + os.pathsep + env.get("PYTHONPATH", "")
         env.setdefault("OMP_NUM_THREADS", "2")
-        self._stderr = tempfile.TemporaryFile()
         if not python or not os.path.exists(python):
-            raise FileNotFoundError(f"worker Python not found: {python or '(not set)'}")
+            raise FileNotFoundError(f"worker Python not found: {python or '(not set)'} "
+                                    "(set it in the add-on preferences)")
+        self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [python, "-m", "magicdance_core.cli", "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._stderr, env=env, cwd=source_dir or None, text=True, bufsize=1)

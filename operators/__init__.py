@@ -17,8 +17,8 @@ def _modules():
     for m in _OTHERS:
         try:
             mods.append(importlib.import_module(f".{m}", __name__))
-        except ImportError as e:
-            if f"{__name__}.{m}" not in str(e) and m not in str(e):
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{m}":   # the module is there but broken: say so
                 raise
     return mods
 

@@ -44,6 +44,13 @@ class MAGICDANCE_OT_import_music(JobOperatorMixin, bpy.types.Operator):
         if result.get("paths", {}).get("analysis"):
             out = result["paths"]["analysis"]
             analysis = MusicAnalysis.from_json(out)
+            from magicdance_core.audio.analysis import features_path
+
+            for p in (out, features_path(out)):   # hand-over files, not needed any more
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
         a = music.import_music(context.scene, self._path, markers=self.beat_markers, analysis=analysis)
         self.report({"INFO"}, f"music: {a.duration_s:.1f} s, {a.tempo_bpm:.0f} BPM, {len(a.beats_s)} beats")
 

@@ -110,3 +110,15 @@ def test_build_constraints_from_locks():
     k = build_constraints(ref, np.zeros((T, 24), bool), keep)
     assert k.mask.any(1).all()
     assert build_constraints(ref, np.zeros((T, 24), bool), np.zeros(24, bool)) is None
+
+
+def test_passes_op(tmp_path):
+    from magicdance_core.body.motion_file import save_motion
+
+    T = 4
+    save_motion(Motion(np.zeros((T, 24, 3)), np.tile([0, 0.97, 0], (T, 1))), tmp_path / "m.npz")
+    msgs = _serve(json.dumps({"op": "passes", "motion": str(tmp_path / "m.npz"), "out": str(tmp_path / "p"),
+                              "passes": "densepose", "size": 64, "video": False}) + "\n")
+    res = msgs[-1]
+    assert res["type"] == "result" and res["frames"] == T
+    assert (tmp_path / "p" / "camera.json").exists() and res["paths"]["camera"].endswith("camera.json")

@@ -5,6 +5,7 @@ Requests (one JSON object per line on stdin)::
     {"op": "generate", "music": PATH, "out": MOTION_NPZ, "style": S, "seed": N, "steps": N,
      "start_s": T0, "end_s": T1, "constraints": NPZ_OR_NULL}
     {"op": "analyze", "music": PATH, "out": MUSIC_JSON}
+    {"op": "passes", "motion": NPZ, "out": DIR, "passes": "densepose,iuv", "size": N, ...}
     {"op": "check"}                       # what this environment has / lacks
     {"op": "ping"}
 
@@ -93,7 +94,30 @@ def _op_analyze(req: dict, progress) -> dict:
     return {"paths": {"analysis": str(req["out"])}}
 
 
+def _op_passes(req: dict, progress) -> dict:
+    """Guidance passes of a motion file (the add-on's Render Passes in the GUI)."""
+    from pathlib import Path
+
+    from ..body.motion_file import load_motion
+    from ..camera import load_landmarks_json
+    from ..errors import BadInput
+    from ..passes.api import render_motion_passes
+    from ..passes.render import SkeletonOptions
+
+    if not req.get("motion") or not req.get("out"):
+        raise BadInput("passes needs 'motion' and 'out'")
+    m = load_motion(req["motion"])
+    lm = load_landmarks_json(req["landmarks"]) if req.get("landmarks") else None
+    res = render_motion_passes(m, req["out"], passes=req.get("passes"), size=int(req.get("size") or 512),
+                               fps=req.get("fps"), landmarks=lm,
+                               skeleton=SkeletonOptions(bool(req.get("skeleton_bgr")), req.get("stick_width")),
+                               video=bool(req.get("video", True)), progress=progress)
+    return {"paths": {"passes": str(res.out_dir), "camera": str(Path(res.out_dir) / "camera.json")},
+            "frames": int(res.frames)}
+
+
 OPS: dict = {
+    "passes": _op_passes,
     "generate": _op_generate,
     "analyze": _op_analyze,
     "check": lambda req, progress: {"report": check_environment()},
