@@ -14,16 +14,19 @@ _FALLBACK_STYLES = ("house", "hiphop", "pop", "disco", "salsa", "waltz")
 
 
 def _style_items(self, context):
-    styles = _FALLBACK_STYLES
-    try:
-        from magicdance_core.choreo.styles import STYLES
+    # Computed once: the UI calls this on every redraw, and Blender needs the strings kept alive.
+    items = getattr(_style_items, "cache", None)
+    if items is None:
+        styles = _FALLBACK_STYLES
+        try:
+            from magicdance_core.choreo.styles import STYLES
 
-        styles = tuple(STYLES)
-    except Exception:
-        pass
-    items = [("AUTO", "Auto", "Let the generator choose")]
-    items += [(s, s.replace("_", " ").title(), f"Dance in the {s} style") for s in styles]
-    _style_items.cache = items   # Blender needs the strings kept alive
+            styles = tuple(STYLES)
+        except Exception:   # core not found yet: the fallback names; the generator validates
+            pass
+        items = [("AUTO", "Auto", "Let the generator choose")]
+        items += [(s, s.replace("_", " ").title(), f"Dance in the {s} style") for s in styles]
+        _style_items.cache = items
     return items
 
 

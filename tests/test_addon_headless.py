@@ -89,3 +89,27 @@ print('RESULT', bpy.ops.magicdance.add_dancer(), len(bpy.data.objects['Dancer'].
     assert r.returncode == 0, r.stdout + r.stderr
     assert "REPORT Error: MagicDance core not found: set the MagicDance source folder" in r.stdout
     assert "RESULT {'FINISHED'} 24" in r.stdout
+
+
+def test_blender_side_needs_no_torch_librosa_or_pyav(tmp_path):
+    """What runs inside Blender's own Python in the GUI imports numpy only."""
+    code = f"""
+import sys
+for m in ('torch', 'librosa', 'av', 'scipy', 'soundfile', 'cv2', 'mediapipe'):
+    sys.modules[m] = None          # importing them now fails, as in Blender's bundled Python
+sys.path.insert(0, {str(ROOT)!r})
+import numpy as np, bpy
+from blender_addon import dancer, takes, generation, music, worker_client, core_path
+from magicdance_core.body.motion_file import Motion, save_motion
+from magicdance_core.audio.analysis import MusicAnalysis
+bpy.ops.wm.read_factory_settings(use_empty=True)
+sc = bpy.context.scene
+arm = dancer.add_dancer(sc)
+T = 30
+save_motion(Motion(np.zeros((T, 24, 3)), np.tile([0, 0.97, 0], (T, 1))), {str(tmp_path / 'm.npz')!r})
+act = generation.apply_generate(sc, arm, {{'paths': {{'motion': {str(tmp_path / 'm.npz')!r}}}}}, foot_lock=True)
+print('OK', len(takes.take_fcurves(act)))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "OK 103" in r.stdout
