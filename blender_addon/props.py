@@ -17,16 +17,19 @@ def _style_items(self, context):
     # Computed once: the UI calls this on every redraw, and Blender needs the strings kept alive.
     items = getattr(_style_items, "cache", None)
     if items is None:
-        styles = _FALLBACK_STYLES
+        styles, found = _FALLBACK_STYLES, False
         try:
             from magicdance_core.choreo.styles import STYLES
 
-            styles = tuple(STYLES)
-        except Exception:   # core not found yet: the fallback names; the generator validates
+            styles, found = tuple(STYLES), True
+        except Exception:   # core not found yet: the fallback names (not cached); the generator validates
             pass
         items = [("AUTO", "Auto", "Let the generator choose")]
         items += [(s, s.replace("_", " ").title(), f"Dance in the {s} style") for s in styles]
-        _style_items.cache = items
+        if found:
+            _style_items.cache = items
+        else:
+            _style_items.fallback = items   # keep the strings alive all the same
     return items
 
 
