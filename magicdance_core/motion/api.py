@@ -123,7 +123,7 @@ def _edge_frame(feats: np.ndarray, to_edge: bool) -> np.ndarray:
 def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: Optional[int] = None,
                    constraints: Optional[Constraints] = None, guidance: Optional[float] = None,
                    eta: float = 1.0, checkpoint: Optional[PathLike] = None, foot_fix: bool = True,
-                   music_features: Optional[np.ndarray] = None,
+                   smooth: float = 1.5, music_features: Optional[np.ndarray] = None,
                    progress: Optional[ProgressFn] = None) -> Motion:
     """A dance for ``music`` (a song path or a MusicAnalysis), 30 fps, as long as the song.
 
@@ -131,6 +131,8 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     ``steps``: DDIM steps (default 10); ``constraints``: editing constraints (exact);
     ``guidance``: classifier-free guidance weight (default: the checkpoint's);
     ``foot_fix``: plant feet with leg IK where contacts are predicted;
+    ``smooth``: Gaussian temporal smoothing (sigma, frames) of the sampled numbers before the
+    constraints are written (a few-step small model leaves frame-to-frame jitter); 0 = off;
     ``music_features``: (T,F) features for checkpoints not using edge35 (e.g. Jukebox).
     """
     progress = progress or null_progress
@@ -141,7 +143,7 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     analysis = _analysis(music, progress)
     return _generate(lm, analysis, _music_sha(analysis, music), style=style, seed=seed, steps=steps,
                      constraints=constraints, guidance=guidance, eta=eta, foot_fix=foot_fix,
-                     music_features=music_features, progress=progress)
+                     smooth=smooth, music_features=music_features, progress=progress)
 
 
 def _fallback(music, style, seed, constraints, progress) -> Motion:
@@ -163,7 +165,7 @@ def _fallback(music, style, seed, constraints, progress) -> Motion:
 
 
 def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, constraints, guidance, eta,
-              foot_fix, music_features, progress) -> Motion:
+              foot_fix, smooth, music_features, progress) -> Motion:
     import torch
 
     from .sampler import DDIMSampler, SamplerSettings, join_windows, split_windows
@@ -222,6 +224,10 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
     out = join_windows(windows, T)
     if cfg.edge_frame:
         out = _edge_frame(out, False)
+    if smooth and smooth > 0:
+        from scipy.ndimage import gaussian_filter1d
+
+        out = gaussian_filter1d(out.astype(np.float64), float(smooth), axis=0, mode="nearest")
     out = apply(out, cons)
     poses, trans, contacts = features_to_arrays(out)
     poses = apply_root_yaw(poses, cons)
@@ -236,5 +242,6 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
     motion.meta.update({"model": f"magicdance-motion/{cfg.name}", "checkpoint": lm.path.name,
                         "checkpoint_sha256": lm.sha256, "seed": int(seed), "style": style or "none",
                         "music_sha256": music_sha, "steps": settings.steps, "guidance": settings.guidance,
+                        "eta": settings.eta, "smooth": float(smooth or 0.0), "foot_fix": bool(foot_fix),
                         "version": __version__})
     return motion

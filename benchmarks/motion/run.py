@@ -1,0 +1,177 @@
+"""Motion diffusion benchmark: quality on unseen real songs and speed vs the `edge` config.
+
+Songs: real game music from Debian packages that the training corpus did not use
+(the corpus at /work/corpus_v1 is generated MIDI music only). Get them with
+
+    cd /tmp && apt-get download hedgewars-data singularity-music && \
+        dpkg -x hedgewars-data_*.deb songs && dpkg -x singularity-music_*.deb songs
+
+and run (from the repository root)
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/motion/run.py --songs /tmp/songs --out benchmarks/motion/results.json
+
+Protocol: each song is analysed whole (``analyze_music``), its first 30 s are
+danced (seed 0, no style, default steps) and measured with
+``magicdance_core.metrics``: beat alignment (Bailando and FACT variants), PFC,
+foot-skate ratio, jerk, movement tempo vs the song's tempo; Div_k across the
+songs and across 5 seeds on the first song; a style check (kinetic-feature
+distance between styles vs between seeds). Speed: seconds to generate 30 s
+with the default checkpoint (model already loaded, analysis given), and the
+``edge`` config (random weights, Jukebox-sized input) with 50 DDIM steps on the
+same 30 s: its per-step time is measured over a few steps and multiplied by 50
+(every DDIM step costs the same), unless --edge-full runs all 50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_SONGS = [
+    "usr/share/games/hedgewars/Data/Music/Beach.ogg",
+    "usr/share/games/hedgewars/Data/Music/Freeway.ogg",
+    "usr/share/games/hedgewars/Data/Music/Rock.ogg",
+    "usr/share/games/hedgewars/Data/Music/City.ogg",
+    "usr/share/games/hedgewars/Data/Music/pirate.ogg",
+    "usr/share/games/hedgewars/Data/Music/Castle.ogg",
+    "usr/share/games/singularity/music/Awakening.ogg",
+    "usr/share/games/singularity/music/Coherence.ogg",
+    "usr/share/games/singularity/music/Nebula.ogg",
+    "usr/share/games/singularity/music/Media Threat.ogg",
+]
+CLIP_S = 30.0
+
+
+def crop(analysis, seconds: float):
+    import copy
+
+    a = copy.copy(analysis)
+    n = int(round(seconds * a.fps))
+    a.duration_s = min(a.duration_s, seconds)
+    for name in ("onset_env", "rms", "beat_onehot", "downbeat_onehot"):
+        setattr(a, name, getattr(a, name)[:n])
+    a.edge35 = a.edge35[:n]
+    a.beats_s = a.beats_s[a.beats_s < seconds]
+    a.downbeats_s = a.downbeats_s[a.downbeats_s < seconds]
+    return a
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--songs", default="/tmp/songs", help="folder holding the extracted Debian packages")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks/motion/results.json"))
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--edge-steps-measured", type=int, default=3)
+    ap.add_argument("--edge-full", action="store_true")
+    ap.add_argument("--cache", default="/tmp/motion_bench_cache", help="analyses are cached here (music.json)")
+    args = ap.parse_args()
+
+    import torch
+
+    from magicdance_core import metrics
+    from magicdance_core.audio.analysis import MusicAnalysis, analyze_music
+    from magicdance_core.motion.api import DEFAULT_CHECKPOINT, DEFAULT_STEPS, generate_dance, load_model
+    from magicdance_core.motion.model import DanceDenoiser, edge_config, parameter_count
+    from magicdance_core.motion.sampler import DDIMSampler, SamplerSettings, split_windows
+
+    ckpt = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
+    steps = args.steps or DEFAULT_STEPS
+    songs = [Path(args.songs) / s for s in DEFAULT_SONGS]
+    songs = [s for s in songs if s.is_file()]
+    if len(songs) < 8:
+        print(f"need >= 8 songs under {args.songs}, found {len(songs)}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    lm = load_model(ckpt)
+    load_s = time.perf_counter() - t0
+
+    rows, joints_all, gen_times = [], [], []
+    analyses = []
+    for s in songs:
+        cached = Path(args.cache) / (s.stem.replace(" ", "_") + ".music.json")
+        if cached.is_file():
+            full = MusicAnalysis.from_json(cached)
+        else:
+            full = analyze_music(s)
+            full.to_json(cached)
+        a = crop(full, CLIP_S)
+        analyses.append(a)
+        t0 = time.perf_counter()
+        m = generate_dance(a, seed=0, steps=steps, checkpoint=ckpt)
+        dt = time.perf_counter() - t0
+        gen_times.append(dt)
+        j = m.joints
+        joints_all.append(j)
+        rows.append({
+            "song": s.name, "tempo_bpm": round(float(a.tempo_bpm), 1),
+            "movement_tempo_bpm": round(metrics.movement_tempo(j), 1),
+            "beat_align_bailando": round(metrics.beat_align_bailando(j, a.beats_s), 4),
+            "beat_align_fact": round(metrics.beat_align_fact(j, a.beats_s), 4),
+            "pfc": round(metrics.pfc(j), 4), "foot_skate": round(metrics.foot_skate_ratio(j), 4),
+            "jerk": round(metrics.jerk(j), 1), "seconds": round(dt, 2), "frames": m.num_frames,
+        })
+        print(rows[-1], flush=True)
+    seeds = [generate_dance(analyses[0], seed=k, steps=steps, checkpoint=ckpt).joints for k in range(5)]
+    style_names = lm.cfg.style_names[:3]
+    styled = {st: generate_dance(analyses[0], seed=0, steps=steps, checkpoint=ckpt, style=st).joints for st in style_names}
+    kf = lambda j: metrics.kinetic_features(j)  # noqa: E731
+    style_feats = np.stack([kf(j) for j in styled.values()])
+    seed_feats = np.stack([kf(j) for j in seeds])
+    pd = lambda f: float(np.mean([np.linalg.norm(f[i] - f[k]) for i in range(len(f)) for k in range(i + 1, len(f))]))  # noqa: E731
+
+    # speed: the edge config on the same 30 s (11 windows) vs the default checkpoint
+    torch.manual_seed(0)
+    edge = DanceDenoiser(edge_config()).eval()
+    music = torch.randn(split_windows(np.zeros((int(CLIP_S * 30), 1))).shape[0], 150, 4800)
+    n_edge = 50 if args.edge_full else args.edge_steps_measured
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    DDIMSampler(edge, SamplerSettings(steps=n_edge)).sample(music, generator=torch.Generator().manual_seed(0))
+    edge_measured = time.perf_counter() - t0
+    torch.set_num_threads(threads)
+    edge_50 = edge_measured * 50 / n_edge
+    small_30 = float(np.median(gen_times))
+
+    tempo_pairs = np.array([[r["tempo_bpm"], r["movement_tempo_bpm"]] for r in rows])
+    summary = {
+        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads requested, shared 2-core CPU",
+        "checkpoint": str(ckpt.relative_to(ROOT)) if ckpt.is_relative_to(ROOT) else str(ckpt),
+        "checkpoint_sha256": lm.sha256, "parameters": parameter_count(lm.model), "steps": steps,
+        "model_load_s": round(load_s, 2),
+        "songs": len(rows),
+        "beat_align_bailando_mean": round(float(np.mean([r["beat_align_bailando"] for r in rows])), 4),
+        "beat_align_fact_mean": round(float(np.mean([r["beat_align_fact"] for r in rows])), 4),
+        "pfc_mean": round(float(np.mean([r["pfc"] for r in rows])), 4),
+        "foot_skate_mean": round(float(np.mean([r["foot_skate"] for r in rows])), 4),
+        "jerk_mean": round(float(np.mean([r["jerk"] for r in rows])), 1),
+        "div_k_across_songs": round(metrics.div_k(joints_all), 3),
+        "div_k_across_seeds": round(metrics.div_k(seeds), 3),
+        "kinetic_distance_between_styles": round(pd(style_feats), 3), "styles": style_names,
+        "kinetic_distance_between_seeds": round(pd(seed_feats), 3),
+        "tempo_correlation_song_vs_movement": round(float(np.corrcoef(tempo_pairs.T)[0, 1]), 3),
+        "seconds_30s_default_median": round(small_30, 2),
+        "seconds_30s_default_max": round(float(np.max(gen_times)), 2),
+        "edge_parameters": parameter_count(edge),
+        "edge_steps_measured": n_edge, "edge_seconds_measured": round(edge_measured, 2),
+        "seconds_30s_edge_50_steps": round(edge_50, 1),
+        "speed_ratio_edge_over_default": round(edge_50 / small_30, 1),
+        "per_song": rows,
+    }
+    Path(args.out).write_text(json.dumps(summary, indent=2))
+    print(json.dumps({k: v for k, v in summary.items() if k != "per_song"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
