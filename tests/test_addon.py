@@ -476,3 +476,47 @@ def test_worker_generate_roundtrip(fresh, song, tmp_path):
         time.sleep(0.05)
     job.close()
     assert job.error and "missing.wav" in job.error
+
+
+def test_dancer_with_user_smpl_model(fresh, tmp_path):
+    """A (synthetic, tiny) SMPL model named in the preferences: the rig is built on the model's
+    joints and the body is the model's mesh; posing follows FK with the model's offsets."""
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.body.skeleton import PARENTS, REST_OFFSETS, offsets_from_joints, rest_joints
+    from magicdance_core.body.smpl_mesh import load_smpl_body
+
+    rng = np.random.default_rng(0)
+    joints = rest_joints(REST_OFFSETS * 1.07) + np.array([0.01, -0.2, 0.03])
+    d = rng.normal(size=(24, 3)) * 0.01
+    v = np.concatenate([joints + d, joints - d])
+    jr = np.zeros((24, 48))
+    jr[np.arange(24), np.arange(24)] = 0.5
+    jr[np.arange(24), np.arange(24) + 24] = 0.5
+    w = np.zeros((48, 24))
+    w[np.arange(48), np.arange(48) % 24] = 1.0
+    kt = np.stack([np.array([4294967295] + list(PARENTS[1:]), dtype=np.int64), np.arange(24)])
+    faces = np.array([[i, (i + 1) % 48, (i + 24) % 48] for i in range(48)], dtype=np.int64)
+    path = tmp_path / "SMPL_NEUTRAL.npz"
+    np.savez(path, v_template=v, shapedirs=np.zeros((48, 3, 10)), posedirs=np.zeros((48, 3, 207)),
+             J_regressor=jr, weights=w, kintree_table=kt, f=faces)
+    bpy.context.preferences.addons[MODULE].preferences.smpl_model_path = str(path)
+    try:
+        assert bpy.ops.magicdance.add_dancer() == {"FINISHED"}
+    finally:
+        bpy.context.preferences.addons[MODULE].preferences.smpl_model_path = ""
+    arm = bpy.data.objects["Dancer"]
+    ref = load_smpl_body(str(path))
+    heads = np.array([arm.data.bones[n].head_local for n in skeleton.JOINT_NAMES])
+    np.testing.assert_allclose(heads, ref.rest_joints, atol=1e-5)
+    assert len(bpy.data.objects["Dancer_body"].data.vertices) == len(ref.vertices)
+    # Pose it with a take and compare with FK on the model's offsets.
+    from magicdance_core.body.motion_file import Motion
+
+    T = 5
+    m = Motion(rng.normal(0, 0.3, (T, 24, 3)), rng.normal(0, 0.2, (T, 3)) + [0, 1, 0])
+    _mod(fresh, "takes").write_take(arm, m)
+    dancer = _mod(fresh, "dancer")
+    want = forward_kinematics(m.poses.astype(np.float64), m.trans.astype(np.float64), offsets_from_joints(ref.rest_joints))
+    for f in range(T):
+        bpy.context.scene.frame_set(bpy.context.scene.frame_start + f)
+        np.testing.assert_allclose(dancer.world_joints(arm), dancer.yup_to_zup(want[f]), atol=1e-4)
