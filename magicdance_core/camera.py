@@ -197,6 +197,15 @@ def facing(joints0: np.ndarray) -> np.ndarray:
     return _facing(joints0)
 
 
+def _front_view_dir(joints0) -> np.ndarray:
+    """Horizontal direction looking at the front of a pose; +Z's front when it has none
+    (a body lying or with hips and shoulders vertical)."""
+    f = facing(joints0)
+    if not np.all(np.isfinite(f)) or np.linalg.norm(f) < 0.5:
+        return np.array([0.0, 0.0, -1.0])
+    return -f
+
+
 def _body_spheres(joints: np.ndarray):
     joints = np.asarray(joints, dtype=np.float64).reshape(-1, 24, 3)
     centres = joints.copy()
@@ -230,8 +239,10 @@ def frame_motion(joints, width: int = 512, height: int = 512, *, fov_deg: float 
     joints = _check_joints(joints)
     if width < 8 or height < 8:
         raise BadInput(f"image size {width}x{height} is too small")
-    d = -facing(joints[0]) if view_dir is None else np.asarray(view_dir, float)
+    d = _front_view_dir(joints[0]) if view_dir is None else np.asarray(view_dir, float)
     d = d - UP * (d @ UP)
+    if np.linalg.norm(d) < 1e-6:
+        raise BadInput("the camera view direction must not be vertical")
     R = look_rotation(d)
     r, u, d = R[0], -R[1], R[2]
     f = focal_from_fov(fov_deg, width, height, axis="smaller")
@@ -423,7 +434,7 @@ def align_to_photo(joints0, landmarks: Landmarks, *, global_rots0=None, focal_px
             out["head_size"] = np.linalg.norm(pp[head_pair[0]] - pp[head_pair[1]])
         return out, pp
 
-    d = -facing(joints0)
+    d = _front_view_dir(joints0)
     R = look_rotation(d)
     r, u = R[0], -R[1]
 

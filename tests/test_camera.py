@@ -166,3 +166,16 @@ def test_align_turned_person_scales_by_torso_and_says_so():
     torso = np.linalg.norm(pj[[16, 17]].mean(0) - pj[[1, 2]].mean(0))
     torso_photo = np.linalg.norm(lm.points[[11, 12]].mean(0) - lm.points[[23, 24]].mean(0))
     assert abs(torso / torso_photo - 1) < 0.1
+
+
+def test_framing_a_lying_body_still_gives_a_valid_camera():
+    poses = np.zeros((1, 24, 3))
+    poses[0, 0] = [0, 0, np.pi / 2]          # rolled onto its side: hips one above the other
+    trans = np.array([[0, 0.3, 0]])
+    j = forward_kinematics(poses, trans)
+    cam = C.frame_motion(j, 256, 256)
+    assert np.all(np.isfinite(cam.R)) and np.all(np.isfinite(cam.t))
+    uv = cam.project(j[0])
+    assert np.all((uv > 0) & (uv < 255))
+    with pytest.raises(BadInput):
+        C.frame_motion(j, 256, 256, view_dir=[0, 1, 0])
