@@ -332,3 +332,38 @@ def test_cli_motion(tiny_run, tmp_path, cli):
     assert not bad.exists()
     r = cli("-q", "motion", song, "-o", bad, "--checkpoint", tiny_run.ckpt, "--style", "polka")
     assert r.returncode == 2 and "unknown style" in r.stderr and not bad.exists()
+
+
+def test_progress_and_cancel(tiny_run):
+    from magicdance_core.errors import Cancelled
+    from magicdance_core.progress import CancelToken, with_cancel
+
+    seen = []
+    generate_dance(_analysis(100), steps=3, checkpoint=tiny_run.ckpt, progress=lambda s, f, m: seen.append((s, f)))
+    fr = [f for s, f in seen if s == "motion"]
+    assert fr[0] == 0.0 and fr[-1] == 1.0 and len(fr) == 4
+    token = CancelToken()
+    calls = []
+
+    def stop_after_one(stage, fraction, message=""):
+        calls.append(fraction)
+        if len(calls) == 2:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        generate_dance(_analysis(100), steps=5, checkpoint=tiny_run.ckpt, progress=with_cancel(stop_after_one, token))
+    assert len(calls) == 2
+
+
+@pytest.mark.slow
+def test_cli_train_tiny_and_resume(tiny_run, tmp_path, cli):
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "run"
+    r = cli("-q", "train", "--data", tiny_run.data, "--config", root / "configs/tiny.yaml", "--out", out, "--steps", "3")
+    assert r.returncode == 0, r.stderr
+    assert (out / "model.safetensors").is_file() and (out / "loss.png").is_file()
+    r = cli("-q", "train", "--data", tiny_run.data, "--config", root / "configs/tiny.yaml", "--out", out, "--steps", "5", "--resume")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "model.json").read_text())["summary"]["steps"] == 5
+    r = cli("-q", "train", "--data", tmp_path / "nowhere", "--config", root / "configs/tiny.yaml", "--out", out)
+    assert r.returncode == 2 and r.stderr.startswith("error:")
