@@ -127,10 +127,16 @@ def edge_baseline_features(y15360: np.ndarray, start_bpm: float) -> np.ndarray:
     """
     import librosa
 
+    from .beats import mel_power, onset_from_mel
+
     sr = EDGE_SR
-    env = librosa.onset.onset_strength(y=y15360, sr=sr)
-    mfcc = librosa.feature.mfcc(y=y15360, sr=sr, n_mfcc=20).T
-    chroma = librosa.feature.chroma_cens(y=y15360, sr=sr, hop_length=EDGE_HOP, n_chroma=12).T
+    # EDGE's onset_strength(y) and mfcc(y) both start from the same 2048/512 mel spectrogram;
+    # computed once and a minute at a time (same numbers, far less memory on long songs).
+    mel = mel_power(y15360, sr, 2048, EDGE_HOP)
+    env = onset_from_mel(mel, sr, EDGE_HOP, 2048)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), sr=sr, n_mfcc=20).T
+    del mel
+    chroma = _chroma_cens(y15360).T
     peaks = librosa.onset.onset_detect(onset_envelope=env.flatten(), sr=sr, hop_length=EDGE_HOP)
     peak_onehot = np.zeros_like(env, dtype=np.float32)
     peak_onehot[peaks] = 1.0
@@ -141,11 +147,55 @@ def edge_baseline_features(y15360: np.ndarray, start_bpm: float) -> np.ndarray:
     return np.concatenate([env[:, None], mfcc, chroma, peak_onehot[:, None], beat_onehot[:, None]], axis=-1).astype(np.float32)
 
 
+CENS_DIRECT_S = 240.0  # up to 4 min: librosa's chroma_cens on the whole song, as EDGE does
+CENS_CHUNK_S = 60.0
+CENS_MARGIN = 64  # frames each side: > CQT filter half-length at C1 (~16 frames) + CENS smoothing (20)
+
+
+def _chroma_cens(y15360: np.ndarray, tuning=None) -> np.ndarray:
+    """librosa.feature.chroma_cens at 15360 Hz / hop 512 (12, frames); long songs a minute at a
+    time with overlapping margins (the CQT of 20 min needs ~1.6 GB whole), with one tuning
+    estimate from the middle minute instead of the whole song."""
+    import librosa
+
+    sr, hop = EDGE_SR, EDGE_HOP
+    if y15360.size <= CENS_DIRECT_S * sr and tuning is None:
+        return librosa.feature.chroma_cens(y=y15360, sr=sr, hop_length=hop, n_chroma=12)
+    n_frames = 1 + y15360.size // hop
+    step = int(CENS_CHUNK_S * sr / hop)
+    if tuning is None:
+        mid = max(0, y15360.size // 2 - step * hop // 2)
+        tuning = librosa.estimate_tuning(y=y15360[mid: mid + step * hop], sr=sr, bins_per_octave=12)
+    out = []
+    for f0 in range(0, n_frames, step):
+        f1 = min(n_frames, f0 + step)
+        a = max(0, f0 - CENS_MARGIN)
+        seg = y15360[a * hop: (f1 + CENS_MARGIN) * hop]
+        c = librosa.feature.chroma_cens(y=seg, sr=sr, hop_length=hop, n_chroma=12, tuning=tuning)
+        out.append(c[:, f0 - a: f0 - a + (f1 - f0)])
+    return np.concatenate(out, axis=1)
+
+
 def edge_start_bpm(y22050: np.ndarray) -> float:
     """EDGE's fallback start tempo for music outside AIST++: librosa's tempo of the 22050 Hz load."""
     import librosa
 
-    return float(librosa.feature.tempo(y=y22050, sr=TRACK_SR)[0])
+    from .beats import mel_power, onset_from_mel
+
+    # = librosa.feature.tempo(y=y22050, sr=22050), with the onset envelope computed in chunks.
+    # Its mean tempogram is summed over chunks too: the whole one is ~0.6 GB for a 10-min song.
+    hop = 512
+    env = onset_from_mel(mel_power(y22050, TRACK_SR, 2048, hop), TRACK_SR, hop, 2048)
+    win = int(librosa.time_to_frames(8.0, sr=TRACK_SR, hop_length=hop))  # tempo()'s ac_size
+    padded = np.pad(env, win // 2, mode="linear_ramp", end_values=[0, 0])  # tempogram's centring
+    total = np.zeros(win)
+    for f0 in range(0, env.size, 4096):
+        f1 = min(env.size, f0 + 4096)
+        tg = librosa.feature.tempogram(onset_envelope=padded[f0: f1 - 1 + win], sr=TRACK_SR, hop_length=hop,
+                                       win_length=win, center=False)
+        total += tg.sum(axis=1)
+    mean_tg = (total / env.size)[:, None]
+    return float(librosa.feature.tempo(tg=mean_tg, sr=TRACK_SR, hop_length=hop, aggregate=None)[0])
 
 
 def _onehot(times: np.ndarray, n: int, fps: int = FPS) -> np.ndarray:

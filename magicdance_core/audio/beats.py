@@ -42,11 +42,38 @@ class BeatResult:
     onset_env: np.ndarray  # at FPS
 
 
-def onset_envelope(y: np.ndarray, sr: int = SR) -> np.ndarray:
+def mel_power(y: np.ndarray, sr: int, n_fft: int, hop: int, n_mels: int = 128, fmax=None,
+              chunk_s: float = 60.0) -> np.ndarray:
+    """``librosa.feature.melspectrogram(y=y, center=True, ...)`` computed a minute at a time.
+
+    Same numbers (frames are cut from librosa's own zero padding), but the complex STFT of a
+    20-minute song (~0.5 GB) is never held whole; only the small mel matrix is.
+    """
     import librosa
 
+    n_frames = 1 + y.size // hop
+    yp = np.pad(np.asarray(y, np.float32), n_fft // 2)  # what center=True does (pad_mode "constant")
+    step = max(1, int(chunk_s * sr / hop))
+    out = []
+    for f0 in range(0, n_frames, step):
+        f1 = min(n_frames, f0 + step)
+        seg = yp[f0 * hop: (f1 - 1) * hop + n_fft]
+        out.append(librosa.feature.melspectrogram(y=seg, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=n_mels,
+                                                  fmax=fmax, center=False))
+    return np.concatenate(out, axis=1)
+
+
+def onset_from_mel(mel: np.ndarray, sr: int, hop: int, n_fft: int) -> np.ndarray:
+    """librosa's onset strength from a mel power spectrogram, equal to onset_strength(y=...)
+    (n_fft matters: it sets the frame-centring shift)."""
+    import librosa
+
+    return librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sr, hop_length=hop, n_fft=n_fft).astype(np.float32)
+
+
+def onset_envelope(y: np.ndarray, sr: int = SR) -> np.ndarray:
     # n_fft 1024 (not librosa's 2048): the flux peak lags the note onset by ~16 ms instead of ~25.
-    return librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP, n_fft=1024).astype(np.float32)
+    return onset_from_mel(mel_power(y, sr, 1024, HOP), sr, HOP, 1024)
 
 
 def _bpm_grid() -> np.ndarray:
@@ -107,6 +134,10 @@ def tempo_curve(sal: np.ndarray, bpm: np.ndarray, jump_cost: float = 8.0) -> np.
     # Up to 3 grid steps (~4.5 %) per second costs little, so accelerandi/ritardandi are followed
     # step by step instead of snapping to the tempo octave that happens to be closer.
     trans = np.where(dist <= 3.01 * step, -0.3 * dist / step, -jump_cost)
+    # A jump by a factor 2 or 4 is nearly always a switch of metrical level (the listener's
+    # problem, not the music's): make it dearer than a real tempo change like 100 -> 140.
+    octave_jump = (dist > 0.5) & (np.abs(dist - np.round(dist)) < 0.05)
+    trans = np.where(octave_jump, -3 * jump_cost, trans)
     n, k = emit.shape
     score = emit[0].copy()
     back = np.zeros((n, k), dtype=np.int32)
@@ -183,14 +214,10 @@ def _beat_features(y, sr, beats_s):
     import librosa
 
     hop = 512
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=hop, n_mels=64, fmax=sr / 2)
+    mel = mel_power(y, sr, 2048, hop, n_mels=64, fmax=sr / 2)
     low = np.log(mel[:5].sum(axis=0) + 1e-6)  # below ~170 Hz
     full = np.log(mel.sum(axis=0) + 1e-6)
-    # Harmony above 250 Hz only: walking bass lines move within a bar, chords mostly change on the one.
-    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop)) ** 2
-    S[librosa.fft_frequencies(sr=sr, n_fft=2048) < 250] = 0
-    chroma = librosa.feature.chroma_stft(S=S, sr=sr, hop_length=hop)
-    del S
+    chroma = _chroma_above_250(y, sr, hop)
     bf = np.clip(librosa.time_to_frames(beats_s, sr=sr, hop_length=hop), 0, low.size - 1)
     # Level (not rise: the rise out of near-silence is huge for every hit) of low band and whole.
     low_acc = np.array([low[max(0, f - 1): f + 3].max() for f in bf])
@@ -200,6 +227,28 @@ def _beat_features(y, sr, beats_s):
     seg /= np.linalg.norm(seg, axis=1, keepdims=True) + 1e-9
     change = np.concatenate([[0.0], 1 - np.sum(seg[1:] * seg[:-1], axis=1)])
     return low_acc, full_acc, change, seg
+
+
+def _chroma_above_250(y, sr, hop, n_fft=2048, chunk_s=60.0):
+    """Chroma of the spectrum above 250 Hz, a minute of STFT at a time (memory), with one tuning
+    estimate from the middle minute. Above 250 Hz only: walking bass lines move within a bar,
+    chords mostly change on the one."""
+    import librosa
+
+    low_bins = librosa.fft_frequencies(sr=sr, n_fft=n_fft) < 250
+    n_frames = 1 + y.size // hop
+    yp = np.pad(np.asarray(y, np.float32), n_fft // 2)
+    step = max(1, int(chunk_s * sr / hop))
+
+    def power(f0, f1):
+        S = np.abs(librosa.stft(yp[f0 * hop: (f1 - 1) * hop + n_fft], n_fft=n_fft, hop_length=hop, center=False)) ** 2
+        S[low_bins] = 0
+        return S
+
+    mid = max(0, n_frames // 2 - step // 2)
+    tuning = librosa.estimate_tuning(S=power(mid, min(n_frames, mid + step)), sr=sr, n_fft=n_fft, bins_per_octave=12)
+    return np.concatenate([librosa.feature.chroma_stft(S=power(f0, min(n_frames, f0 + step)), sr=sr, hop_length=hop,
+                                                       tuning=tuning) for f0 in range(0, n_frames, step)], axis=1)
 
 
 def _z(v):
