@@ -45,8 +45,17 @@ def test_part_sides(body):
     p = body.face_parts
     assert c[p == 4, 0].mean() > 0.5 and c[p == 3, 0].mean() < -0.5   # left hand is +X
     assert c[p == 5, 0].mean() > 0 and c[p == 6, 0].mean() < 0        # left foot +X
-    for back, front in ((1, 2), (7, 9), (8, 10), (11, 13), (12, 14), (15, 17), (16, 18), (19, 21), (20, 22), (23, 24)):
-        assert c[p == front, 2].mean() > c[p == back, 2].mean(), (back, front)
+    # DensePose: torso and legs lower id = back; arms lower id = front (the body faces +Z)
+    for back, front in ((1, 2), (7, 9), (8, 10), (11, 13), (12, 14), (17, 15), (18, 16), (21, 19), (22, 20)):
+        assert c[p == front, 2].mean() > c[p == back, 2].mean() + 0.02, (back, front)
+    # the head is split into the person's right (23, -X) and left (24, +X) halves, each
+    # reaching from the back of the head to the face
+    head_x = body.rest_joints[JOINT_INDEX["head"], 0]
+    assert c[p == 24, 0].mean() > c[p == 23, 0].mean() + 0.06
+    assert np.mean(c[p == 23, 0] < head_x) > 0.9 and np.mean(c[p == 24, 0] > head_x) > 0.9
+    for hp in (23, 24):
+        z = c[p == hp, 2]
+        assert z.max() > 0.07 and z.min() < -0.05, hp
     assert c[p == 23, 1].mean() > 0.5 and c[p == 1, 1].mean() > 0
 
 

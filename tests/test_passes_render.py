@@ -301,3 +301,20 @@ def test_cli_output_path_errors(tmp_path, cli):
     r = cli("passes", tmp_path / "d.npz", "-o", tmp_path / "o", "--landmarks", tmp_path / "lm.json")
     assert r.returncode == 2 and "landmarks" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_frontal_head_shows_right_and_left_halves(body):
+    # DensePose splits the head into the person's right (23) and left (24) halves: a face
+    # toward the camera shows both colours side by side, the left half on the image's right.
+    (front,), *_ = _render(body, *_pose(1, 0.0), passes=("densepose",))
+    ids = C.part_ids_from_densepose(front["densepose"])
+    n23, n24 = (ids == 23).sum(), (ids == 24).sum()
+    assert n23 > 100 and n24 > 100 and 0.7 < n23 / n24 < 1.4
+    assert _centroid(front, [24])[0] > _centroid(front, [23])[0] + 5
+    # the two colours meet on the same image rows (side by side, not above/below)
+    rows23 = set(np.nonzero(ids == 23)[0])
+    rows24 = set(np.nonzero(ids == 24)[0])
+    assert len(rows23 & rows24) > 0.8 * min(len(rows23), len(rows24))
+    # arms: the front halves (lower ids for arms, higher for legs) face the camera
+    for front_id, back_id in ((15, 17), (16, 18), (9, 7), (10, 8), (2, 1)):
+        assert (ids == front_id).sum() > (ids == back_id).sum(), (front_id, back_id)

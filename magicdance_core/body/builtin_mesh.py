@@ -11,10 +11,14 @@ T-pose with the pelvis at the origin.  Skin weights are smooth, piecewise linear
 along each segment's axis (a partition of unity), blending into the parent joint
 near the proximal end and into the child near the distal end.
 
-DensePose part ids (DESIGN.md): for every paired id the lower number is the
-back half (the side facing -Z) and the higher one the front, as DensePose does
-for the torso (1 back, 2 front) and the legs (7/8 upper leg back, 9/10 front).
-For arms (15..22) and head (23, 24) we follow the same rule: back = lower id.
+DensePose part ids (DESIGN.md), checked against DensePose's own conventions:
+its horizontal-flip table (``Index_Symmetry_List`` in DensePose's code) swaps
+23 <-> 24 and keeps 1 and 2, so the head is split into the person's right (23)
+and left (24) halves (a frontal face shows both), while the torso is split into
+back (1) and front (2).  Legs: the lower id is the back (7/9, 8/10, 11/13,
+12/14); arms the other way round, the lower id is the front (15/17, 16/18,
+19/21, 20/22), as DensePose's published part lists and visual checks of its
+output agree.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ PART_NAMES = {
     6: "right_foot", 7: "upper_leg_right_back", 8: "upper_leg_left_back",
     9: "upper_leg_right_front", 10: "upper_leg_left_front", 11: "lower_leg_right_back",
     12: "lower_leg_left_back", 13: "lower_leg_right_front", 14: "lower_leg_left_front",
-    15: "upper_arm_left_back", 16: "upper_arm_right_back", 17: "upper_arm_left_front",
-    18: "upper_arm_right_front", 19: "lower_arm_left_back", 20: "lower_arm_right_back",
-    21: "lower_arm_left_front", 22: "lower_arm_right_front", 23: "head_back", 24: "head_front",
+    15: "upper_arm_left_front", 16: "upper_arm_right_front", 17: "upper_arm_left_back",
+    18: "upper_arm_right_back", 19: "lower_arm_left_front", 20: "lower_arm_right_front",
+    21: "lower_arm_left_back", 22: "lower_arm_right_back", 23: "head_right", 24: "head_left",
 }
 
 
@@ -63,7 +67,7 @@ class _Segment:
     # Radius profile along the axis: fractions s in [0,1] with (width, depth) radii.
     profile: list              # [(s, width, depth), ...]
     weights: list              # [(s, {joint: w}), ...] controls along the axis
-    parts: tuple               # (back id, front id) or (id, id)
+    parts: tuple               # (id of the half opposite ``front``, id of the half toward it)
     front: tuple = (0.0, 0.0, 1.0)   # which way "front" points (projected off the axis)
     cap: float = 1.0           # how far the rounded ends reach, in units of the end radius
 
@@ -115,7 +119,7 @@ def _tube(seg: _Segment, n_along: int, n_half: int):
     verts, faces, fparts, weights, uvs, vparts = [], [], [], [], [], []
     base = 0
     for half, (lo, hi) in enumerate(((np.pi / 2, 3 * np.pi / 2), (-np.pi / 2, np.pi / 2))):
-        part = seg.parts[half]   # half 0: back (cos < 0), half 1: front
+        part = seg.parts[half]   # half 0: opposite ``front`` (cos < 0), half 1: toward it
         th = np.linspace(lo, hi, n_half + 1)
         # (stations, around) grid
         pos = (a[None, None] + d[None, None] * x[:, None, None]
@@ -182,14 +186,17 @@ def _segments(rj: np.ndarray) -> list:
                  (1.0, {J["spine3"]: 0.4, J["neck"]: 0.6})],
         parts=(1, 2), cap=0.35))
     # Neck (labelled head, as DensePose does) and head.
+    # The head's halves are right (23, -X) and left (24, +X): "front" points to the
+    # person's left, so the profile's (width, depth) are the (Z, X) radii here.
     segs.append(_Segment(neck - up * 0.03, head, profile=[(0, 0.055, 0.055), (1, 0.05, 0.05)],
                          weights=[(0, {J["spine3"]: 0.5, J["neck"]: 0.5}), (0.4, {J["neck"]: 1.0}),
-                                  (1, {J["neck"]: 0.5, J["head"]: 0.5})], parts=(23, 24), cap=0.5))
+                                  (1, {J["neck"]: 0.5, J["head"]: 0.5})], parts=(23, 24),
+                         front=(1.0, 0.0, 0.0), cap=0.5))
     skull_c = head + np.array([0.0, 0.07, 0.015])
     segs.append(_Segment(skull_c - up * 0.09, skull_c + up * 0.095,
-                         profile=[(0, 0.07, 0.08), (0.3, 0.085, 0.10), (0.7, 0.088, 0.10), (1, 0.06, 0.07)],
+                         profile=[(0, 0.08, 0.07), (0.3, 0.10, 0.085), (0.7, 0.10, 0.088), (1, 0.07, 0.06)],
                          weights=[(0, {J["neck"]: 0.3, J["head"]: 0.7}), (0.25, {J["head"]: 1.0}), (1, {J["head"]: 1.0})],
-                         parts=(23, 24), cap=0.9))
+                         parts=(23, 24), front=(1.0, 0.0, 0.0), cap=0.9))
     for side, sgn in (("left", 1.0), ("right", -1.0)):
         hip, knee, ankle, toe = (rj[J[f"{side}_{n}"]] for n in ("hip", "knee", "ankle", "foot"))
         collar, sho, elb, wri, hand = (rj[J[f"{side}_{n}"]] for n in ("collar", "shoulder", "elbow", "wrist", "hand"))
@@ -223,11 +230,11 @@ def _segments(rj: np.ndarray) -> list:
         segs.append(_Segment(sho, elb, profile=[(0, 0.052, 0.055), (0.5, 0.045, 0.047), (1, 0.038, 0.04)],
                              weights=[(0, {J[f"{side}_collar"]: 0.5, J[f"{side}_shoulder"]: 0.5}), (0.2, {J[f"{side}_shoulder"]: 1.0}),
                                       (0.85, {J[f"{side}_shoulder"]: 1.0}), (1, {J[f"{side}_shoulder"]: 0.5, J[f"{side}_elbow"]: 0.5})],
-                             parts=(15, 17) if left else (16, 18), cap=0.7))
+                             parts=(17, 15) if left else (18, 16), cap=0.7))
         segs.append(_Segment(elb, wri, profile=[(0, 0.038, 0.04), (0.4, 0.04, 0.037), (1, 0.03, 0.025)],
                              weights=[(0, {J[f"{side}_shoulder"]: 0.5, J[f"{side}_elbow"]: 0.5}), (0.15, {J[f"{side}_elbow"]: 1.0}),
                                       (0.9, {J[f"{side}_elbow"]: 1.0}), (1, {J[f"{side}_elbow"]: 0.5, J[f"{side}_wrist"]: 0.5})],
-                             parts=(19, 21) if left else (20, 22), cap=0.7))
+                             parts=(21, 19) if left else (22, 20), cap=0.7))
         # Hand: flat paddle from the wrist past the hand joint (finger tips ~ 0.18 m from the wrist).
         hdir = (hand - wri) / np.linalg.norm(hand - wri)
         tipp = wri + hdir * 0.18
