@@ -177,11 +177,13 @@ def snap_beats(beats: np.ndarray, onset: np.ndarray, max_frames: int = 3) -> np.
     """Move each beat to the strongest onset within a few frames (~35 ms): the DP places beats on
     a quantised tempo grid, which lags or leads real onsets by tens of ms on fast songs."""
     out = beats.copy()
+    clear = float(onset.mean())
     for i, b in enumerate(beats):
         lo, hi = max(0, b - max_frames), min(onset.size, b + max_frames + 1)
         j = lo + int(np.argmax(onset[lo:hi]))
-        # Only to a clear peak: in a quiet stretch keep the DP's evenly spaced beat.
-        if onset[j] > 1.5 * max(onset[b], 1e-9) or onset[j] > np.median(onset) * 3:
+        # Only to a clear peak (louder than the song's mean onset strength, and clearly above the
+        # DP's frame): in a quiet stretch keep the DP's evenly spaced beat.
+        if onset[j] > clear and onset[j] > 1.2 * onset[b]:
             out[i] = j
     # Keep order and a minimum gap.
     return np.unique(out)
