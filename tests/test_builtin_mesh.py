@@ -87,3 +87,27 @@ def test_skin_follows_joints(body):
     moved = np.linalg.norm(bent - body.vertices, axis=1) > 1e-6
     assert np.all(body.vertices[moved, 0] > 0.3)
     assert np.any(moved[body.vertex_parts == 4])
+
+
+def _skin_reference(body, poses, trans):
+    """Per-joint transforms applied one joint at a time, then blended (the textbook LBS sum)."""
+    from magicdance_core.body.fk import forward_kinematics_matrices
+    from magicdance_core.body.rotations import axis_angle_to_matrix
+    from magicdance_core.body.skeleton import offsets_from_joints
+
+    pos, rot = forward_kinematics_matrices(axis_angle_to_matrix(poses), trans, offsets_from_joints(body.rest_joints))
+    out = np.zeros((len(poses),) + body.vertices.shape)
+    for j in range(24):
+        moved = np.einsum("tab,vb->tva", rot[:, j], body.vertices - body.rest_joints[j]) + pos[:, j, None]
+        out += body.weights[None, :, j, None] * moved
+    return out
+
+
+def test_skin_matches_per_joint_reference(body):
+    rng = np.random.default_rng(7)
+    poses = rng.normal(0, 0.6, (5, 24, 3))
+    trans = rng.normal(0, 0.5, (5, 3))
+    out = skin(body, poses, trans)
+    ref = _skin_reference(body, poses, trans)
+    assert np.abs(out - ref).max() < 1e-6
+    np.testing.assert_allclose(skin(body, poses[2], trans[2]), ref[2], atol=1e-6)   # single frame

@@ -277,10 +277,15 @@ def skin(body: BuiltinBody, poses, trans, offsets=None) -> np.ndarray:
         from .skeleton import offsets_from_joints
         offsets = offsets_from_joints(body.rest_joints)
     pos, rot = forward_kinematics_matrices(axis_angle_to_matrix(poses), trans, offsets)
-    # Per-joint affine transform taking rest space to posed space: x -> R x + (p - R rest).
+    # Per-joint affine transform taking rest space to posed space: x -> R x + (p - R rest),
+    # as 3x4 rows [R | t] flattened to 12 numbers per joint.
     t = pos - np.einsum("tjab,jb->tja", rot, body.rest_joints)
-    W = body.weights
-    # Blend matrices per vertex, then apply (cheaper than transforming by every joint).
-    M = np.einsum("vj,tjab->tvab", W, rot)
-    out = np.einsum("tvab,vb->tva", M, body.vertices) + np.einsum("vj,tja->tva", W, t)
+    A = np.concatenate([rot, t[..., None]], axis=-1).reshape(len(rot), NUM_JOINTS, 12)
+    # Blend the transforms per vertex with one matrix product, (V,24) @ (24,12) per frame
+    # (BLAS), then apply each vertex's own 3x4.  Measured on the 7854-vertex body, 120 random
+    # frames, OMP_NUM_THREADS=1, shared 2-core CPU: 1.1-1.5 ms/frame, was 7.2-10.7 ms/frame
+    # with per-vertex einsum blending of the rotations (results equal to 1e-15).
+    M = (body.weights @ A).reshape(len(rot), -1, 3, 4)
+    v = body.vertices
+    out = M[..., 3] + M[..., 0] * v[:, 0:1] + M[..., 1] * v[:, 1:2] + M[..., 2] * v[:, 2:3]
     return out[0] if single else out
