@@ -136,14 +136,20 @@ def _build_body(scene, arm, name: str, b):
 
 
 def add_dancer(scene, name: str = "Dancer", smpl_model_path=None):
-    """Add the dancer (armature + skinned body) to ``scene``; returns the armature object."""
+    """Add the dancer (armature + skinned body) to ``scene``; returns the armature object.
+
+    ``smpl_model_path`` is an SMPL model file or a folder holding one (as
+    ``magicdance_core.body.smpl_model`` accepts); the rig is then built on that
+    model's rest joints so bones and skin line up.
+    """
     if smpl_model_path and not str(smpl_model_path).strip():
         smpl_model_path = None
     if smpl_model_path:
         import os
 
+        # exists, not isfile: a folder is resolved to its SMPL_<GENDER> file by the loader.
         if not os.path.exists(smpl_model_path):
-            raise BadInput(f"SMPL model file not found: {smpl_model_path}")
+            raise BadInput(f"SMPL model file not found: {smpl_model_path} (give the model file or its folder)")
     body = load_body(smpl_model_path)   # before touching the scene: a bad model file changes nothing
     # The rig is built on the body's joints: the project's skeleton for the built-in body,
     # the model's (with its betas) for a user's SMPL mesh.

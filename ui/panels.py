@@ -83,6 +83,9 @@ class MAGICDANCE_PT_main(_Panel, bpy.types.Panel):
             row.prop(s, "steps")
             col.prop(s, "foot_lock")
         box.operator("magicdance.generate_dance", icon="PLAY")
+        box = layout.box()
+        box.label(text="Guidance Passes", icon="RENDER_RESULT")
+        box.operator("magicdance.render_passes", icon="RENDER_ANIMATION")
 
 
 class MAGICDANCE_PT_regenerate(_Panel, bpy.types.Panel):
