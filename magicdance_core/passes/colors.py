@@ -53,8 +53,9 @@ DENSEPOSE_PART_NAMES = (
     None, "torso_back", "torso_front", "right_hand", "left_hand", "left_foot", "right_foot",
     "upper_leg_right_back", "upper_leg_left_back", "upper_leg_right_front", "upper_leg_left_front",
     "lower_leg_right_back", "lower_leg_left_back", "lower_leg_right_front", "lower_leg_left_front",
-    "upper_arm_left_back", "upper_arm_right_back", "upper_arm_left_front", "upper_arm_right_front",
-    "lower_arm_left_back", "lower_arm_right_back", "lower_arm_left_front", "lower_arm_right_front",
+    # Arms run the other way round from legs: the lower id is the front (DensePose's convention).
+    "upper_arm_left_front", "upper_arm_right_front", "upper_arm_left_back", "upper_arm_right_back",
+    "lower_arm_left_front", "lower_arm_right_front", "lower_arm_left_back", "lower_arm_right_back",
     "head_right", "head_left",   # DensePose splits the head into the face's right and left halves
 )
 
