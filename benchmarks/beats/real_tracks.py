@@ -52,6 +52,9 @@ TRACKS: List[Track] = [
     Track("hedgewars_rock", "hedgewars-data", "1.0.2-6", HW + "Rock.ogg", 10, 60, "GPL-2 / CC (hedgewars-data)"),
     Track("hedgewars_city", "hedgewars-data", "1.0.2-6", HW + "City.ogg", 10, 60, "GPL-2 / CC (hedgewars-data)"),
     Track("hedgewars_freeway", "hedgewars-data", "1.0.2-6", HW + "Freeway.ogg", 10, 60, "GPL-2 / CC (hedgewars-data)"),
+    Track("hedgewars_oriental", "hedgewars-data", "1.0.2-6", HW + "oriental.ogg", 10, 60, "GPL-2 / CC (hedgewars-data)"),
+    Track("frozen_bubble_main_1p", "frozen-bubble-data", "2.212-11", "./usr/share/games/frozen-bubble/snd/frozen-mainzik-1p.ogg", 10, 60,
+          "GPL-2 (frozen-bubble-data)"),
     Track("hedgewars_olympics", "hedgewars-data", "1.0.2-6", HW + "Olympics.ogg", 10, 60, "GPL-2 / CC (hedgewars-data)"),
 ]
 

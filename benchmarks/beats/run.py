@@ -40,6 +40,7 @@ print(json.dumps(out))
 
 # Songs the tracker's constants were tuned on; the others (and all real excerpts) are held out.
 TUNE = {"pop_rock_120", "piano_ballad_64", "waltz_96_3-4", "house_124", "punk_186", "funk_98", "accelerando_90-130"}
+TUNE_REAL = {"hedgewars_rock"}  # its failure set the Viterbi jump cost
 
 
 def score(ref, est):
@@ -86,7 +87,7 @@ def main():
         import real_tracks
 
         for r in real_tracks.records(Path(a.real)):
-            r["split"] = "real"
+            r["split"] = "real tune" if r["name"] in TUNE_REAL else "real"
             records.append(r)
     if a.extra:
         for ann in sorted(Path(a.extra).glob("*.beats.json")):
@@ -140,7 +141,8 @@ def main():
         meter = row["meter"] or "?"
         lines.append(f"| {row['song']} | {row['split']} | {meter} | {bpm_s} | {cells} | {row['ours_tempo']:.1f} | {row['ours_meter']} | {dbf} |")
     for label, sel in (("all", lambda r: True), ("MIDI tune", lambda r: r["split"] == "tune"),
-                       ("MIDI held-out", lambda r: r["split"] == "held-out"), ("real", lambda r: r["split"] == "real")):
+                       ("MIDI held-out", lambda r: r["split"] == "held-out"), ("real", lambda r: r["split"].startswith("real")),
+                       ("real held-out", lambda r: r["split"] == "real")):
         sub = [r for r in rows if sel(r)]
         if not sub:
             continue

@@ -124,7 +124,7 @@ def tempo_prior(bpm) -> np.ndarray:
     return -0.5 * ((np.log2(np.asarray(bpm, float)) - np.log2(PRIOR_CENTRE_BPM)) / PRIOR_OCTAVES) ** 2
 
 
-def tempo_curve(sal: np.ndarray, bpm: np.ndarray, jump_cost: float = 8.0) -> np.ndarray:
+def tempo_curve(sal: np.ndarray, bpm: np.ndarray, jump_cost: float = 16.0) -> np.ndarray:
     """Viterbi path through the salience: gradual drift is cheap, jumps pay a fixed price."""
     logb = np.log2(bpm)
     # Only a weak prior here: the metrical level is chosen for the whole song by choose_octave.
