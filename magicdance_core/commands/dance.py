@@ -1,0 +1,36 @@
+"""``magicdance dance --music SONG --photo PHOTO -o OUT.mp4``: the main job."""
+
+NAME = "dance"
+HELP = "a song and one photo in, a dance video of that person out"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--music", required=True, help="song (wav, mp3, ogg, flac, ...)")
+    p.add_argument("--photo", required=True, help="photo of one person, facing the camera (JPEG, PNG, WebP)")
+    p.add_argument("-o", "--out", required=True, help="output video (.mp4)")
+    p.add_argument("--style", default=None, help="dance style (default: the generator's choice)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same dance (default 0)")
+    p.add_argument("--size", type=int, default=512, help="square video size in pixels (default 512)")
+    p.add_argument("--job", default=None, help="job folder (default OUT.job beside the video); a re-run skips finished stages")
+    p.add_argument("--animator", default="puppet", help="puppet (built in) or diffusion (needs --animator-weights)")
+    p.add_argument("--animator-weights", default=None, help="MagicAnimate's pretrained_models folder (diffusion animator)")
+    p.add_argument("--yaw-limit", type=float, default=30.0,
+                   help="keep the dancer within +-DEG of facing the camera (the photo has no back; default 30, 180 = off)")
+    p.add_argument("--passes", default="densepose",
+                   help="guidance passes rendered into the job folder (comma list, 'all', or 'none'; default densepose)")
+    p.add_argument("--no-scene", action="store_true", help="do not build the Blender scene (scene.blend)")
+
+
+def run(args, progress) -> int:
+    import sys
+
+    from ..jobs.pipeline import PASSES_ALL, DanceOptions, run_dance
+
+    passes = {"none": "", "all": PASSES_ALL}.get(args.passes, args.passes)
+    opt = DanceOptions(style=args.style, seed=args.seed, size=args.size, yaw_limit_deg=args.yaw_limit,
+                       animator=args.animator, animator_weights=args.animator_weights,
+                       scene=not args.no_scene, passes=passes)
+    res = run_dance(args.music, args.photo, args.out, opt, job_dir=args.job, progress=progress,
+                    log=lambda s: print(s, file=sys.stderr))
+    print(res.video)
+    return 0

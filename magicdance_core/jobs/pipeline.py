@@ -1,0 +1,230 @@
+"""The main job: a song and one photo in, a dance video of that person out.
+
+Stages, each skipped on a re-run when its inputs (hashes) and options did not change:
+  analyze (music.json) -> photo (photo/) -> motion (motion.npz) -> scene (scene.blend)
+  -> passes (passes/) -> animate (video.mp4, music muxed while encoding) -> mux (OUT.mp4)
+The photo is analysed before the motion (the issue lists it later) because the camera of the
+passes is aligned to the photo's landmarks. The scene and passes are products for the user and
+the diffusion animator; the puppet needs neither, so if the Blender side or the passes fail the
+job warns and still makes the video.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from .. import FPS, __version__
+from ..errors import BadInput, Cancelled, MagicDanceError
+from ..fileio import PathLike, atomic_path, require_file, sha256_file
+from ..progress import ProgressFn, null_progress
+from .folder import JobFolder, key_of
+
+STAGES = ("analyze", "photo", "motion", "scene", "passes", "animate", "mux")
+PASSES_ALL = "densepose,iuv,semantic,depth,normal,mask,skeleton,keypoints"
+
+
+@dataclass
+class DanceOptions:
+    style: Optional[str] = None
+    seed: int = 0
+    size: int = 512
+    yaw_limit_deg: float = 30.0
+    animator: str = "puppet"
+    animator_weights: Optional[str] = None
+    scene: bool = True
+    passes: str = "densepose"      # "" = none; MagicAnimate's driving pass by default
+
+
+@dataclass
+class DanceResult:
+    video: Path
+    job: Path
+    ran: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)
+
+
+def default_job_dir(out: Path) -> Path:
+    return out.with_name(out.stem + ".job")
+
+
+def _check(music: Path, photo: Path, out: Path, opt: DanceOptions) -> None:
+    if out.suffix.lower() != ".mp4":
+        raise BadInput(f"the output must be an .mp4 file: {out}")
+    if not (128 <= int(opt.size) <= 2048) or int(opt.size) % 2:
+        raise BadInput(f"--size must be an even number of pixels in 128..2048, got {opt.size}")
+    if opt.yaw_limit_deg is not None and opt.yaw_limit_deg < 0:
+        raise BadInput("the yaw limit must be >= 0 degrees")
+    if opt.style is not None:
+        from ..choreo.styles import STYLES
+
+        if opt.style not in STYLES:
+            raise BadInput(f"unknown style {opt.style!r}; one of: {', '.join(sorted(STYLES))}")
+
+
+def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional[DanceOptions] = None,
+              job_dir: Optional[PathLike] = None, progress: Optional[ProgressFn] = None,
+              log: Callable[[str], None] = lambda s: None) -> DanceResult:
+    opt = options or DanceOptions()
+    prog = progress or null_progress
+    music, photo, out = Path(music), Path(photo), Path(out)
+    require_file(music, "music file")
+    require_file(photo, "PHOTO")
+    _check(music, photo, out, opt)
+    if not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    job = JobFolder(job_dir or default_job_dir(out))
+    music_sha, photo_sha = sha256_file(music), sha256_file(photo)
+    job.set_inputs(dict(music=dict(path=str(music.resolve()), sha256=music_sha),
+                       photo=dict(path=str(photo.resolve()), sha256=photo_sha)), asdict(opt))
+    job.data["status"] = "running"
+    job.save()
+    res = DanceResult(video=out, job=job.root)
+    state: dict = {}
+
+    def stage(name: str, key_obj, outputs, fn, optional: bool = False):
+        key = key_of(dict(k=key_obj, v=__version__))
+        if job.is_done(name, key, outputs):
+            res.skipped.append(name)
+            prog(name, 1.0, "up to date (skipped)")
+            return key
+        job.mark(name, "running", key)
+        t0 = time.monotonic()
+        sub = lambda _s, f, m="": prog(name, min(float(f), 0.99), m)  # noqa: E731  one bar per job stage
+        try:
+            prog(name, 0.0, "")
+            fn(sub)
+        except (KeyboardInterrupt, Cancelled):
+            job.mark(name, "cancelled")
+            raise
+        except MagicDanceError as e:
+            if not optional:
+                job.mark(name, "failed", error=str(e))
+                raise
+            job.mark(name, "failed", error=str(e))
+            res.warnings.append(f"{name} stage skipped: {e}")
+            log(f"warning: {name} stage skipped: {e}")
+            return None
+        except Exception as e:  # a bug in an optional product must not cost the user the video
+            if not optional:
+                job.mark(name, "failed", error=f"{type(e).__name__}: {e}")
+                raise
+            job.mark(name, "failed", error=f"{type(e).__name__}: {e}")
+            res.warnings.append(f"{name} stage skipped: {type(e).__name__}: {e}")
+            log(f"warning: {name} stage skipped: {type(e).__name__}: {e}")
+            return None
+        res.seconds[name] = round(time.monotonic() - t0, 2)
+        job.mark(name, "done", key, seconds=res.seconds[name])
+        res.ran.append(name)
+        prog(name, 1.0, f"{res.seconds[name]:.1f} s")
+        return key
+
+    # -- analyze ------------------------------------------------------------------------------
+    def do_analyze(p):
+        from ..audio.analysis import analyze_music
+
+        analyze_music(music, progress=p).to_json(job.path("music.json"))
+
+    k_music = stage("analyze", dict(music=music_sha), ["music.json"], do_analyze)
+
+    def analysis():
+        if "analysis" not in state:
+            from ..audio.analysis import MusicAnalysis
+
+            state["analysis"] = MusicAnalysis.from_json(job.path("music.json"))
+        return state["analysis"]
+
+    # -- photo --------------------------------------------------------------------------------
+    def do_photo(p):
+        from ..photo.analyze import analyze_photo
+
+        tmp = job.path("photo.part")
+        shutil.rmtree(tmp, ignore_errors=True)
+        analyze_photo(photo, out_dir=tmp, progress=p)
+        shutil.rmtree(job.path("photo"), ignore_errors=True)
+        tmp.rename(job.path("photo"))
+
+    k_photo = stage("photo", dict(photo=photo_sha), ["photo/landmarks.json", "photo/background.png"], do_photo)
+    from ..photo.analyze import PhotoAnalysis
+
+    pa = PhotoAnalysis.load(job.path("photo"))
+    for w in pa.warnings:
+        if w not in res.warnings:
+            res.warnings.append(w)
+            log(f"warning: {w}")
+
+    # -- motion -------------------------------------------------------------------------------
+    def do_motion(p):
+        from ..animate.facing import limit_yaw
+        from ..body.motion_file import save_motion
+        from ..motion.api import generate_dance
+
+        m = generate_dance(analysis(), style=opt.style, seed=int(opt.seed), progress=p)
+        save_motion(limit_yaw(m, opt.yaw_limit_deg), job.path("motion.npz"))
+
+    k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg),
+                     ["motion.npz"], do_motion)
+    from ..body.motion_file import load_motion
+
+    motion = load_motion(job.path("motion.npz"))
+
+    # -- scene (Blender, optional product) ----------------------------------------------------
+    if opt.scene:
+        def do_scene(p):
+            from .scene_stage import build_scene_file
+
+            p("scene", 0.1, "Blender")
+            build_scene_file(music, job.path("motion.npz"), job.path("scene.blend"))
+
+        stage("scene", dict(motion=k_motion, music=music_sha), ["scene.blend"], do_scene, optional=True)
+
+    # -- passes (optional product; the diffusion animator's input) -----------------------------
+    passes_dir = None
+    if opt.passes:
+        def do_passes(p):
+            from ..passes.api import render_motion_passes
+
+            tmp = job.path("passes.part")
+            shutil.rmtree(tmp, ignore_errors=True)
+            render_motion_passes(motion, tmp, passes=opt.passes, size=opt.size,
+                                 landmarks=pa.camera_landmarks(), progress=p)
+            shutil.rmtree(job.path("passes"), ignore_errors=True)
+            tmp.rename(job.path("passes"))
+
+        if stage("passes", dict(motion=k_motion, photo=k_photo, size=opt.size, passes=opt.passes),
+                 ["passes"], do_passes, optional=True):
+            passes_dir = job.path("passes")
+
+    # -- animate (frames stream into the encoder, the music is muxed as it goes) ----------------
+    def do_animate(p):
+        from ..animate.base import AnimateOptions, get_animator
+        from ..animate.dancer import dancer_from_motion
+        from ..video.writer import write_video
+
+        kw = {"weights": opt.animator_weights} if opt.animator == "diffusion" else {}
+        animator = get_animator(opt.animator, **kw)
+        aopt = AnimateOptions(size=int(opt.size))
+        rig = animator.prepare(pa, aopt)
+        dancer = dancer_from_motion(motion, pa, passes_dir=passes_dir)
+        frames = animator.animate(rig, dancer, aopt, progress=lambda s, f, m="": p(s, 0.98 * f, m))
+        write_video(frames, job.path("video.mp4"), fps=float(motion.fps or FPS), audio_path=music,
+                    n_frames=dancer.num_frames)
+
+    k_anim = stage("animate", dict(motion=k_motion, photo=k_photo, size=opt.size, animator=opt.animator),
+                   ["video.mp4"], do_animate)
+
+    # -- mux: the finished video to OUT (atomic) ------------------------------------------------
+    def do_mux(p):
+        with atomic_path(out) as tmp:
+            shutil.copyfile(job.path("video.mp4"), tmp)
+
+    stage("mux", dict(video=k_anim, out=str(out.resolve())), [str(out.resolve())], do_mux)
+    job.data["status"] = "done"
+    job.data["output"] = str(out.resolve())
+    job.save()
+    return res
