@@ -1,0 +1,157 @@
+"""Many dance jobs on Ray: a manifest CSV (music, photo, style, seed, out) -> one video per row.
+
+Local Ray by default (a few CPUs); a Ray cluster when an address is given. Every row is one
+job folder beside its video, so the folders must be on storage every node sees (NFS, a shared
+volume) when running on a cluster, and the paths in the manifest must be valid on every node.
+A bad row is reported and the others go on; a re-run skips rows whose job finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..errors import BadInput
+from ..fileio import PathLike, atomic_write_text, require_file, sha256_file
+
+COLUMNS = ("music", "photo", "style", "seed", "out")
+
+
+@dataclass
+class Row:
+    index: int
+    music: str
+    photo: str
+    style: Optional[str]
+    seed: int
+    out: str
+    error: Optional[str] = None
+
+
+def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
+    p = require_file(path, "manifest")
+    base = p.parent
+    out_base = Path(out_dir) if out_dir else base
+    try:
+        with open(p, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            fields = [c.strip().lower() for c in (reader.fieldnames or [])]
+            if "music" not in fields or "photo" not in fields:
+                raise BadInput(f"manifest {p.name} needs a header with at least music,photo (columns: {', '.join(COLUMNS)})")
+            raw = [{(k or "").strip().lower(): (v or "").strip() for k, v in r.items()} for r in reader]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise BadInput(f"manifest {p.name} is not a CSV file we can read ({e})") from None
+    rows = []
+    for i, r in enumerate(raw, start=1):
+        def resolve(v, root):
+            return str((root / v).resolve()) if v and not os.path.isabs(v) else v
+        err = None
+        seed = 0
+        try:
+            seed = int(r.get("seed") or 0)
+        except ValueError:
+            err = f"seed must be an integer, got {r.get('seed')!r}"
+        out = r.get("out") or f"dance_{i:04d}.mp4"
+        row = Row(i, resolve(r.get("music", ""), base), resolve(r.get("photo", ""), base),
+                  r.get("style") or None, seed, resolve(out, out_base), err)
+        if not row.music or not row.photo:
+            row.error = row.error or "music and photo are required"
+        rows.append(row)
+    if not rows:
+        raise BadInput(f"manifest {p.name} has no rows")
+    return rows
+
+
+def finished(row: Row) -> bool:
+    """True when the row's job is done for the same inputs and its video exists."""
+    from .pipeline import default_job_dir
+
+    out = Path(row.out)
+    jf = default_job_dir(out) / "job.json"
+    if not (out.exists() and jf.exists()):
+        return False
+    try:
+        d = json.loads(jf.read_text())
+        return (d.get("status") == "done" and d["inputs"]["music"]["sha256"] == sha256_file(row.music)
+                and d["inputs"]["photo"]["sha256"] == sha256_file(row.photo)
+                and d["options"].get("style") == row.style and int(d["options"].get("seed", 0)) == row.seed)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def run_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> dict:
+    """Run one row in this process; never raises for a user error (returns it)."""
+    import time
+
+    from ..errors import MagicDanceError
+    from .pipeline import DanceOptions, run_dance
+
+    t0 = time.monotonic()
+    if row.error:
+        return dict(row=row.index, status="error", error=row.error, out=row.out)
+    try:
+        opt = DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes)
+        res = run_dance(row.music, row.photo, row.out, opt)
+        return dict(row=row.index, status="done", out=row.out, seconds=round(time.monotonic() - t0, 1),
+                    warnings=res.warnings)
+    except MagicDanceError as e:
+        return dict(row=row.index, status="error", error=str(e).splitlines()[0], out=row.out)
+    except Exception as e:  # a bug on one row must not stop the batch; it is reported with its type
+        return dict(row=row.index, status="error", error=f"internal error: {type(e).__name__}: {e}", out=row.out)
+
+
+def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Optional[PathLike] = None,
+              num_cpus: int = 2, size: int = 512, scene: bool = False, passes: str = "",
+              log=print) -> list:
+    rows = read_manifest(manifest, out_dir)
+    results, todo = [], []
+    for r in rows:
+        if r.error:
+            results.append(dict(row=r.index, status="error", error=r.error, out=r.out))
+        elif finished(r):
+            results.append(dict(row=r.index, status="skipped", out=r.out))
+        else:
+            todo.append(r)
+    for res in results:
+        log(_line(res))
+    if todo:
+        import ray
+
+        root = str(Path(__file__).resolve().parents[2])
+        env = {"env_vars": {"PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                            "OMP_NUM_THREADS": "1"}}
+        if address:
+            ray.init(address=address, runtime_env=env, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                     configure_logging=False)
+        try:
+            task = ray.remote(num_cpus=1, max_retries=0)(run_row)
+            pending = {task.remote(r, size, scene, passes): r for r in todo}
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    r = pending.pop(ref)
+                    try:
+                        res = ray.get(ref)
+                    except Exception as e:  # the worker died (out of memory, node lost)
+                        res = dict(row=r.index, status="error", error=f"worker failed: {type(e).__name__}", out=r.out)
+                    results.append(res)
+                    log(_line(res))
+        finally:
+            ray.shutdown()
+    results.sort(key=lambda d: d["row"])
+    report = Path(out_dir) if out_dir else Path(manifest).parent
+    report.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(report / "batch_report.json", json.dumps(results, indent=1))
+    return results
+
+
+def _line(res: dict) -> str:
+    if res["status"] == "error":
+        return f"row {res['row']}: error: {res['error']}"
+    return f"row {res['row']}: {res['status']} -> {res['out']}"
