@@ -1,0 +1,96 @@
+"""Photo analysis on the shipped photos and on images made here (no person, tiny, two people)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from magicdance_core.errors import BadInput
+from magicdance_core.photo.analyze import PhotoAnalysis, analyze_photo
+
+EX = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _landscape(w=900, h=600, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, h)[:, None, None]
+    sky = np.array([120, 170, 230]) * (1 - y) + np.array([60, 140, 60]) * y
+    img = sky + rng.normal(0, 6, (h, w, 3))
+    img[int(h * 0.6):] = np.array([70, 120, 50]) + rng.normal(0, 10, (h - int(h * 0.6), w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _fireman(height):
+    im = Image.open(EX / "fireman.png").convert("RGBA")
+    return im.resize((round(im.width * height / im.height), height), Image.LANCZOS)
+
+
+def test_full_body_photo(tmp_path):
+    a = analyze_photo(EX / "fireman.png", out_dir=tmp_path / "ph")
+    assert not a.half_body
+    assert a.mask.shape == a.image.shape[:2] and 0.2 < a.mask.mean() < 0.7
+    assert a.visibility[[11, 12, 23, 24, 25, 27]].min() > 0.5
+    for f in ("mask.png", "landmarks.json", "face.json", "background.png", "image.png"):
+        assert (tmp_path / "ph" / f).stat().st_size > 0
+    d = json.loads((tmp_path / "ph" / "landmarks.json").read_text())
+    assert len(d["landmarks"]) == 33 and d["image_size"] == [240, 384]
+    b = PhotoAnalysis.load(tmp_path / "ph")
+    np.testing.assert_allclose(b.landmarks, a.landmarks, atol=1e-6)
+    # the plate no longer holds the person: the mask's core differs from the photo there
+    core = a.mask > 0.9
+    assert np.abs(b.background[core].astype(int) - a.image[core].astype(int)).mean() > 20
+
+
+def test_half_body_photo_with_face():
+    a = analyze_photo(EX / "astronaut.jpg")
+    assert a.half_body and any("upper body" in w for w in a.warnings)
+    assert a.face_box is not None and a.face_landmarks.shape == (468, 2)
+    x0, y0, x1, y1 = a.face_box
+    nose = a.landmarks[0]
+    assert x0 < nose[0] < x1 and y0 < nose[1] < y1
+
+
+def test_no_person(tmp_path):
+    p = tmp_path / "landscape.jpg"
+    Image.fromarray(_landscape()).save(p)
+    with pytest.raises(BadInput, match="no person found in PHOTO"):
+        analyze_photo(p, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_tiny_person_is_a_clear_error(tmp_path):
+    bg = Image.fromarray(_landscape(1600, 1000))
+    f = _fireman(60)
+    bg.paste(f, (800, 500), f)
+    p = tmp_path / "tiny.png"
+    bg.save(p)
+    with pytest.raises(BadInput, match="(no person|only about)"):
+        analyze_photo(p)
+
+
+def test_two_people_largest_with_warning(tmp_path):
+    bg = Image.new("RGB", (900, 600), (235, 235, 235))
+    big, small = _fireman(520), _fireman(380)
+    bg.paste(small, (80, 180), small)
+    bg.paste(big, (520, 40), big)
+    p = tmp_path / "two.png"
+    bg.save(p)
+    a = analyze_photo(p)
+    assert any("people" in w for w in a.warnings)
+    hips = a.landmarks[[23, 24]].mean(axis=0)
+    assert hips[0] > 450  # the big one on the right
+    assert a.mask[:, :400].sum() < 0.05 * a.mask.sum()
+
+
+def test_cli_photo(cli, tmp_path):
+    r = cli("photo", EX / "astronaut.jpg", "-o", tmp_path / "a")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a" / "background.png").exists()
+    p = tmp_path / "land.png"
+    Image.fromarray(_landscape()).save(p)
+    r = cli("photo", p, "-o", tmp_path / "b")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == f"error: no person found in PHOTO {p.name}"
+    assert "Traceback" not in r.stderr and not (tmp_path / "b").exists()
