@@ -27,5 +27,5 @@ def run(args, progress) -> int:
         cfg.train.steps = int(args.steps)
     summary = train(args.data, cfg, args.out, resume=args.resume, progress=progress)
     print(f"trained {summary['steps']} steps on {summary['windows']} windows "
-          f"({summary['hours']:.2f} h), final loss {summary['final_loss']:.4f}; wrote {args.out}/model.safetensors")
+          f"({summary['window_hours']:.2f} h of windows), final loss {summary['final_loss']:.4f}; wrote {args.out}/model.safetensors")
     return 0

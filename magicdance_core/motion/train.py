@@ -296,7 +296,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
               "music_std": torch.from_numpy(np.asarray(music_std, np.float32))}
         with atomic_path(state_path, suffix=".pt") as tmp:
             torch.save(st, tmp)
-        summary = {"steps": step, "windows": N, "hours": N * mcfg.seq_len / 30.0 / 3600.0,
+        summary = {"steps": step, "windows": N, "window_hours": N * mcfg.seq_len / 30.0 / 3600.0,  # windows may overlap
                    "parameters": parameter_count(model), "train_seconds": round(st["elapsed"], 1),
                    "final_loss": float(np.mean([h[1] for h in history[-50:]])) if history else None,
                    "data": str(data_dir)}
