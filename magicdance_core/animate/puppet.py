@@ -168,6 +168,14 @@ def build_rig(photo, size: int = 512) -> PuppetRig:
             by[P].connections.append((Cn, J[j].copy(), n, r, R, "P"))
         if Cn in by:
             by[Cn].connections.append((P, J[j].copy(), n, r, R, "C"))
+    for name in ("l_thigh", "r_thigh"):  # thighs hang from the lower torso block
+        if name in by:
+            by[name].connections = [(("pelvis_block" if o == "torso" else o),) + tuple(c[1:])
+                                    for c in by[name].connections for o in [c[0]]]
+    if "torso" in by:  # upper block above the spine's middle, lower block below it
+        spine = max(float(np.linalg.norm(J[0] - J[7])), 4.0)
+        by["torso"].connections.append(("pelvis_block", 0.5 * (J[0] + J[7]), _unit(J[0] - J[7]),
+                                        0.3 * spine, 1e9, "P"))
     if "torso" in by:  # the neck follows the head a little (the head itself stays rigid)
         nj = neck + 0.35 * (head - neck)
         L = max(float(np.linalg.norm(head - neck)), 4.0)
@@ -181,6 +189,15 @@ def build_rig(photo, size: int = 512) -> PuppetRig:
 
 
 # --------------------------------------------------------------------------------------
+ZOOM_RANGE = (0.8, 1.25)  # a photo enlarged or shrunk further than this stops looking like a photo
+
+
+def dancer_zoom(dancer: DancerInput) -> np.ndarray:
+    """Per-frame size change from the dancer's distance to the camera (frame 0 = 1), bounded."""
+    s = 1.0 / np.maximum(_pick(dancer.depth[..., None], SMPL_OF)[:, 0, 0], 1e-3)
+    return np.clip(s / s[0], *ZOOM_RANGE)
+
+
 def retarget(rig: PuppetRig, dancer: DancerInput) -> tuple[np.ndarray, np.ndarray]:
     """Target puppet joints (T,15,2) in canvas px and part depths; the photo's proportions,
     the dancer's bone directions and foreshortening, the dancer's travel."""
@@ -190,13 +207,15 @@ def retarget(rig: PuppetRig, dancer: DancerInput) -> tuple[np.ndarray, np.ndarra
     depth = _pick(dancer.depth[..., None], SMPL_OF)[..., 0]            # (T,15)
     d3 = _pick(dancer.joints3d, SMPL_OF)                               # (T,15,3)
     s_t = dancer.focal_px * s_c / np.maximum(depth[:, 0], 1e-3)        # canvas px per metre at the pelvis
-    zoom = s_t / s_t[0]
+    # the dancer's travel, at the photo's scale (depth changes only through the bounded zoom)
+    travel = (d2[:, 0] - d2[0, 0]) * (s_t[0] / s_t)[:, None]
+    zoom = dancer_zoom(dancer)
     rest3 = _pick(rest_joints()[None], SMPL_OF)[0]
     rest2 = np.stack([rest3[:, 0], -rest3[:, 1]], axis=1)              # frontal view, px per metre = 1
     P = rig.joints
     T = len(d2)
     out = np.zeros((T, 15, 2))
-    out[:, 0] = P[0] + (d2[:, 0] - d2[0, 0])
+    out[:, 0] = P[0] + travel
     cplx = lambda v: v[..., 0] + 1j * v[..., 1]  # noqa: E731
     for j in range(1, 15):
         p = PARENT[j]
@@ -228,15 +247,25 @@ def _limb_affine(a, b, a2, b2, width_scale):
     return np.concatenate([A, (a2 - A @ a)[:, None]], axis=1)
 
 
+def _frame_affine(o, a, b, e, o2, a2, b2, e2):
+    """Affine with o->o2, (b-a)->(b2-a2), (e-o)->(e2-o2): exact on a, b when o is their midpoint."""
+    S = np.stack([b - a, e - o], axis=1)
+    D = np.stack([b2 - a2, e2 - o2], axis=1)
+    if abs(np.linalg.det(S)) < 1e-6:
+        A = np.eye(2)
+    else:
+        A = D @ np.linalg.inv(S)
+    return np.concatenate([A, (o2 - A @ o)[:, None]], axis=1)
+
+
 def part_transforms(rig: PuppetRig, target: np.ndarray, zoom: float) -> dict:
     """(2,3) affine per part mapping canvas rest -> this frame."""
     P = rig.joints
     out = {}
-    src = P[[8, 9, 1, 2]]
-    dst = target[[8, 9, 1, 2]]
-    Xh = np.concatenate([src, np.ones((4, 1))], axis=1)
-    sol, *_ = np.linalg.lstsq(Xh, dst, rcond=None)
-    out["torso"] = sol.T
+    # torso: two blocks that map the spine's ends exactly and each its own pair of joints
+    # exactly (upper: shoulders, lower: hips); the torso layer blends them along the spine
+    out["torso"] = _frame_affine(P[7], P[8], P[9], P[0], target[7], target[8], target[9], target[0])
+    out["pelvis_block"] = _frame_affine(P[0], P[1], P[2], P[7], target[0], target[1], target[2], target[7])
     # head: rigid rotation about the neck plus the dancer's zoom (pixel-exact when zoom = 1)
     v0, v1 = P[14] - P[7], target[14] - target[7]
     ang = np.arctan2(v1[1], v1[0]) - np.arctan2(v0[1], v0[0])
@@ -341,8 +370,7 @@ class PuppetAnimator(Animator):
                 progress: Optional[ProgressFn] = None) -> Iterator[np.ndarray]:
         prog = progress or null_progress
         tg, depth = retarget(rig, dancer)
-        s = dancer.focal_px / np.maximum(_pick(dancer.depth[..., None], SMPL_OF)[:, 0, 0], 1e-3)
-        zoom = s / s[0]
+        zoom = dancer_zoom(dancer)
         n = len(tg)
         for t in range(n):
             if t % 10 == 0:
