@@ -149,9 +149,9 @@ def build_rig(photo, size: int = 512) -> PuppetRig:
         if part.sum() < 10:
             continue
         part = cv2.dilate(part, np.ones((5, 5), np.uint8))      # overlap the neighbours a little
-        a = cv2.GaussianBlur(part.astype(np.float32), (5, 5), 0) * soft
-        if name == "head":
-            a = np.where(label == k, soft, a)                       # the face keeps its exact edge
+        # hard inside the body (overlapping neighbours are both opaque there, so no background
+        # shows through a seam); soft only at the person's own edge, from the mask
+        a = part.astype(np.float32) * soft
         x, y, w, h = cv2.boundingRect(part)
         x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(size, x + w + 2), min(size, y + h + 2)
         al = a[y0:y1, x0:x1, None]
@@ -309,8 +309,11 @@ def _render_layer(layer: Layer, T: dict, size: int, canvas: np.ndarray) -> None:
     bx0, by0, bx1, by1 = max(bx0, 0), max(by0, 0), min(bx1, size), min(by1, size)
     if bx1 - bx0 < 2 or by1 - by0 < 2:
         return
-    gx = np.arange(bx0, bx1 + GRID, GRID, dtype=np.float64)
-    gy = np.arange(by0, by1 + GRID, GRID, dtype=np.float64)
+    # nodes at pixel centres of GRID-blocks: cv2.resize by exactly GRID then interpolates
+    # them back onto every pixel with no offset (OpenCV's half-pixel convention)
+    c = (GRID - 1) / 2.0
+    gx = bx0 + c + GRID * np.arange(-(-(bx1 - bx0) // GRID) + 1, dtype=np.float64)
+    gy = by0 + c + GRID * np.arange(-(-(by1 - by0) // GRID) + 1, dtype=np.float64)
     Y = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
     A0 = T[layer.name]
     X = (Y - A0[:, 2]) @ np.linalg.inv(A0[:, :2]).T                   # start from the own-bone inverse
@@ -329,7 +332,7 @@ def _render_layer(layer: Layer, T: dict, size: int, canvas: np.ndarray) -> None:
             X[:, 0] += (M[:, 3] * r[:, 0] - M[:, 1] * r[:, 1]) / det
             X[:, 1] += (-M[:, 2] * r[:, 0] + M[:, 0] * r[:, 1]) / det
     grid = X.reshape(len(gy), len(gx), 2).astype(np.float32)
-    full = cv2.resize(grid, ((len(gx) - 1) * GRID + 1, (len(gy) - 1) * GRID + 1), interpolation=cv2.INTER_LINEAR)
+    full = cv2.resize(grid, (len(gx) * GRID, len(gy) * GRID), interpolation=cv2.INTER_LINEAR)
     full = full[: by1 - by0, : bx1 - bx0]
     mx = full[..., 0] - x0
     my = full[..., 1] - y0
