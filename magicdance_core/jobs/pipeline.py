@@ -69,7 +69,9 @@ def _check(music: Path, photo: Path, out: Path, opt: DanceOptions) -> None:
 
 def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional[DanceOptions] = None,
               job_dir: Optional[PathLike] = None, progress: Optional[ProgressFn] = None,
-              log: Callable[[str], None] = lambda s: None) -> DanceResult:
+              log: Callable[[str], None] = lambda s: None, motion_file: Optional[PathLike] = None) -> DanceResult:
+    """Run (or resume) the job; ``motion_file``: use this dance (e.g. an edited Blender take)
+    instead of generating one."""
     opt = options or DanceOptions()
     prog = progress or null_progress
     music, photo, out = Path(music), Path(photo), Path(out)
@@ -167,8 +169,20 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
         m = generate_dance(analysis(), style=opt.style, seed=int(opt.seed), progress=p)
         save_motion(limit_yaw(m, opt.yaw_limit_deg), job.path("motion.npz"))
 
-    k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg),
-                     ["motion.npz"], do_motion)
+    if motion_file is not None:
+        mf = require_file(motion_file, "motion file")
+
+        def do_motion_file(p):
+            from ..body.motion_file import load_motion, save_motion
+
+            m = load_motion(mf)  # validates
+            if mf.resolve() != job.path("motion.npz").resolve():
+                save_motion(m, job.path("motion.npz"))
+
+        k_motion = stage("motion", dict(file=sha256_file(mf)), ["motion.npz"], do_motion_file)
+    else:
+        k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg),
+                         ["motion.npz"], do_motion)
     from ..body.motion_file import load_motion
 
     motion = load_motion(job.path("motion.npz"))
