@@ -1,0 +1,52 @@
+"""The job folder: cancelling mid-stage leaves no half files and the next run resumes there."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from magicdance_core.errors import Cancelled
+from magicdance_core.jobs.folder import JobFolder, key_of
+from magicdance_core.jobs.pipeline import DanceOptions, run_dance
+
+EX = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_job_folder_keys(tmp_path):
+    j = JobFolder(tmp_path / "j")
+    (tmp_path / "j" / "a.txt").write_text("x")
+    j.mark("s", "done", key_of({"a": 1}))
+    assert j.is_done("s", key_of({"a": 1}), ["a.txt"])
+    assert not j.is_done("s", key_of({"a": 2}), ["a.txt"])
+    assert not j.is_done("s", key_of({"a": 1}), ["b.txt"])
+    (tmp_path / "j" / "job.json").write_text("{broken")
+    assert JobFolder(tmp_path / "j").data["stages"] == {}  # a damaged job.json starts over
+
+
+@pytest.mark.slow
+def test_cancel_in_animate_then_resume(tmp_path):
+    import soundfile
+
+    from magicdance_core.audio.decode import load_audio
+
+    y, sr = load_audio(EX / "song.ogg")
+    song = tmp_path / "s.wav"
+    soundfile.write(song, y[: int(2.0 * sr)], sr)
+    out = tmp_path / "v.mp4"
+    opt = DanceOptions(size=128, scene=False, passes="")
+
+    def cancel_in_animate(stage, fraction, message=""):
+        if stage == "animate" and fraction > 0.2:
+            raise Cancelled("cancelled")
+
+    with pytest.raises(Cancelled):
+        run_dance(song, EX / "fireman.png", out, opt, progress=cancel_in_animate)
+    job = json.loads((tmp_path / "v.job" / "job.json").read_text())
+    assert job["stages"]["animate"]["status"] == "cancelled"
+    assert job["stages"]["motion"]["status"] == "done"
+    assert not out.exists() and not (tmp_path / "v.job" / "video.mp4").exists()
+    assert not list(tmp_path.rglob("*.part*"))
+    seen = []
+    res = run_dance(song, EX / "fireman.png", out, opt, progress=lambda s, f, m="": seen.append((s, m)))
+    assert out.exists()
+    assert set(res.skipped) == {"analyze", "photo", "motion"} and "animate" in res.ran
