@@ -50,3 +50,24 @@ def test_cancel_in_animate_then_resume(tmp_path):
     res = run_dance(song, EX / "fireman.png", out, opt, progress=lambda s, f, m="": seen.append((s, m)))
     assert out.exists()
     assert set(res.skipped) == {"analyze", "photo", "motion"} and "animate" in res.ran
+
+
+def test_travel_limit_keeps_the_dancer_near_the_photo_position():
+    import numpy as np
+
+    from magicdance_core.animate.facing import limit_travel
+    from magicdance_core.body.motion_file import Motion
+
+    T = 120
+    trans = np.zeros((T, 3), np.float32)
+    trans[:, 0] = np.linspace(0.5, -0.3, T)      # walks 0.8 m sideways
+    trans[:, 1] = 0.9
+    m = Motion(poses=np.zeros((T, 24, 3)), trans=trans)
+    out = limit_travel(m, 0.15)
+    d = np.linalg.norm(out.trans[:, [0, 2]] - out.trans[0, [0, 2]], axis=1)
+    assert np.allclose(out.trans[0], m.trans[0])              # frame 0 (camera alignment) unchanged
+    assert d.max() <= 0.15 + 1e-6 and d.max() > 0.14          # bounded, but still travels
+    assert np.allclose(out.trans[:, 1], m.trans[:, 1])        # height untouched
+    assert np.all(np.diff(out.trans[:, 0]) <= 1e-7)           # still monotone: no reversal
+    small = limit_travel(Motion(poses=np.zeros((T, 24, 3)), trans=trans * 0.02), 0.15)
+    assert np.allclose(small.trans, trans * 0.02, atol=2e-4)  # small sways untouched

@@ -33,6 +33,7 @@ class DanceOptions:
     seed: int = 0
     size: int = 512
     yaw_limit_deg: float = 30.0
+    travel_limit_m: float = 0.15   # pelvis stays within ~this of where the photo's person stands
     animator: str = "puppet"
     animator_weights: Optional[str] = None
     scene: bool = True
@@ -162,12 +163,13 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
 
     # -- motion -------------------------------------------------------------------------------
     def do_motion(p):
-        from ..animate.facing import limit_yaw
+        from ..animate.facing import limit_travel, limit_yaw
         from ..body.motion_file import save_motion
         from ..motion.api import generate_dance
 
         m = generate_dance(analysis(), style=opt.style, seed=int(opt.seed), progress=p)
-        save_motion(limit_yaw(m, opt.yaw_limit_deg), job.path("motion.npz"))
+        m = limit_travel(limit_yaw(m, opt.yaw_limit_deg), opt.travel_limit_m)
+        save_motion(m, job.path("motion.npz"))
 
     if motion_file is not None:
         mf = require_file(motion_file, "motion file")
@@ -181,7 +183,8 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
 
         k_motion = stage("motion", dict(file=sha256_file(mf)), ["motion.npz"], do_motion_file)
     else:
-        k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg),
+        k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg,
+                                               travel=opt.travel_limit_m),
                          ["motion.npz"], do_motion)
     from ..body.motion_file import load_motion
 

@@ -118,6 +118,39 @@ class PhotoAnalysis:
 
 
 # ------------------------------------------------------------------------------------
+def _quiet_native(fn):
+    """Run ``fn`` with the process's stderr (fd 2) sent to /dev/null.
+
+    mediapipe's C++ side (absl/TFLite) prints INFO/W0000 lines straight to fd 2 and ignores
+    GLOG/TF environment variables; a user should see our progress, not that. Python exceptions
+    are unaffected (they are printed after fd 2 is restored). MAGICDANCE_DEBUG=1 keeps the chatter.
+    """
+    import functools
+    import os
+    import sys
+
+    @functools.wraps(fn)
+    def wrapper(*a, **k):
+        if os.environ.get("MAGICDANCE_DEBUG"):
+            return fn(*a, **k)
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):
+            return fn(*a, **k)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            return fn(*a, **k)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+    return wrapper
+
+
+@_quiet_native
 def _run_pose(rgb: np.ndarray):
     """(points (33,2) px, vis (33,), z (33,), seg mask (h,w)) or None."""
     import mediapipe as mp
@@ -136,6 +169,7 @@ def _run_pose(rgb: np.ndarray):
     return pts, vis, z, seg
 
 
+@_quiet_native
 def _selfie_mask(rgb: np.ndarray) -> np.ndarray:
     import mediapipe as mp
 
@@ -164,6 +198,7 @@ def _crop_box(box, w, h, pad=0.35):
     return x0, y0, x1, y1
 
 
+@_quiet_native
 def _face(rgb: np.ndarray, nose: Optional[np.ndarray]):
     """(box, 468 landmarks) of the face nearest the pose's nose, or (None, None)."""
     import mediapipe as mp
