@@ -86,6 +86,9 @@ class MAGICDANCE_PT_main(_Panel, bpy.types.Panel):
         box = layout.box()
         box.label(text="Guidance Passes", icon="RENDER_RESULT")
         box.operator("magicdance.render_passes", icon="RENDER_ANIMATION")
+        box = layout.box()
+        box.label(text="Dance Video", icon="IMAGE_DATA")
+        box.operator("magicdance.animate_photo", icon="SEQUENCE")
 
 
 class MAGICDANCE_PT_regenerate(_Panel, bpy.types.Panel):
