@@ -192,6 +192,29 @@ def test_training_resumes(tiny_run, tmp_path):
     assert len(hist) == 28 and hist[-1, 0] == 28
 
 
+def test_training_continues_from_a_checkpoint_with_style_dropout(tiny_run, tmp_path):
+    from magicdance_core.motion.api import load_model
+
+    base = load_model(tiny_run.ckpt)
+    cfg = TrainConfig(tiny_run.cfg.model, TrainSettings(**{**tiny_run.cfg.train.__dict__, "steps": 0,
+                                                          "init_from": str(tiny_run.ckpt), "style_drop_prob": 0.5}))
+    train(tiny_run.data, cfg, tmp_path / "zero")  # 0 steps: the output is the starting checkpoint
+    z = load_model(tmp_path / "zero" / "model.safetensors")
+    for (k, a), b in zip(base.model.state_dict().items(), z.model.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert np.array_equal(z.normalizer.data_min, base.normalizer.data_min)
+    assert np.array_equal(z.music_mean, base.music_mean)
+    cfg.train.steps = 3
+    summary = train(tiny_run.data, cfg, tmp_path / "more")
+    assert summary["steps"] == 3
+    moved = load_model(tmp_path / "more" / "model.safetensors").model.state_dict()
+    assert any(not torch.equal(moved[k], v) for k, v in base.model.state_dict().items())
+    bad = TrainConfig(DenoiserConfig(name="tiny", latent_dim=32, ff_size=64, num_layers=1, num_heads=4, frames_per_token=2),
+                      TrainSettings(steps=1, init_from=str(tiny_run.ckpt)))
+    with pytest.raises(BadInput):
+        train(tiny_run.data, bad, tmp_path / "bad")
+
+
 # ---------------------------------------------------------------- sampling
 def test_windows_cover_song_and_join_exactly():
     for T in (1, 60, 150, 151, 900, 18000):

@@ -65,6 +65,39 @@ def crop(analysis, seconds: float):
     return a
 
 
+def mean_speed(joints) -> float:
+    """Mean joint speed in m/s (all joints, all frames)."""
+    from magicdance_core import metrics
+
+    return float(metrics.joint_speed(joints).mean() * 30.0)
+
+
+def corpus_speed(folder, style_names) -> dict:
+    """Mean joint speed (m/s) of the training windows, overall and per style; {} when absent."""
+    if not Path(folder).is_dir():
+        return {}
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.body.skeleton import REST_OFFSETS
+    import glob
+
+    per = {}
+    for f in sorted(glob.glob(str(Path(folder) / "**" / "*.npz"), recursive=True)):
+        with np.load(f) as z:
+            if "poses" not in z.files:
+                continue
+            poses, trans = z["poses"], z["trans"]
+            style = z["style"] if "style" in z.files else np.full(len(poses), -1)
+        j = forward_kinematics(poses, trans, REST_OFFSETS)  # (N,150,24,3)
+        sp = np.linalg.norm(np.diff(j, axis=1), axis=-1).mean(axis=(1, 2)) * 30.0
+        for v, st in zip(sp, style):
+            per.setdefault(int(st), []).append(float(v))
+    out = {"all": round(float(np.mean([v for vs in per.values() for v in vs])), 3)}
+    for i, name in enumerate(style_names):
+        if i in per:
+            out[name] = round(float(np.mean(per[i])), 3)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--songs", default="/tmp/songs", help="folder holding the extracted Debian packages")
@@ -73,6 +106,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--edge-steps-measured", type=int, default=3)
     ap.add_argument("--edge-full", action="store_true")
+    ap.add_argument("--data", default="/work/corpus_v1", help="training corpus: its mean joint speed is the reference")
     ap.add_argument("--cache", default="/tmp/motion_bench_cache", help="analyses are cached here (music.json)")
     args = ap.parse_args()
 
@@ -118,12 +152,17 @@ def main() -> int:
             "beat_align_bailando": round(metrics.beat_align_bailando(j, a.beats_s), 4),
             "beat_align_fact": round(metrics.beat_align_fact(j, a.beats_s), 4),
             "pfc": round(metrics.pfc(j), 4), "foot_skate": round(metrics.foot_skate_ratio(j), 4),
-            "jerk": round(metrics.jerk(j), 1), "seconds": round(dt, 2), "frames": m.num_frames,
+            "jerk": round(metrics.jerk(j), 1), "joint_speed": round(mean_speed(j), 3),
+            "seconds": round(dt, 2), "frames": m.num_frames,
         })
         print(rows[-1], flush=True)
     seeds = [generate_dance(analyses[0], seed=k, steps=steps, checkpoint=ckpt).joints for k in range(5)]
-    style_names = lm.cfg.style_names[:3]
+    style_names = list(lm.cfg.style_names)
     styled = {st: generate_dance(analyses[0], seed=0, steps=steps, checkpoint=ckpt, style=st).joints for st in style_names}
+    # movement energy per style: generated on the first 3 songs vs the corpus windows of that style
+    data_speed = corpus_speed(args.data, style_names)
+    style_speed = {st: round(float(np.mean([mean_speed(generate_dance(a, seed=0, steps=steps, checkpoint=ckpt, style=st).joints)
+                                             for a in analyses[:3]])), 3) for st in style_names}
     kf = lambda j: metrics.kinetic_features(j)  # noqa: E731
     style_feats = np.stack([kf(j) for j in styled.values()])
     seed_feats = np.stack([kf(j) for j in seeds])
@@ -159,6 +198,11 @@ def main() -> int:
         "div_k_across_seeds": round(metrics.div_k(seeds), 3),
         "kinetic_distance_between_styles": round(pd(style_feats), 3), "styles": style_names,
         "kinetic_distance_between_seeds": round(pd(seed_feats), 3),
+        "div_k_across_styles": round(metrics.div_k(list(styled.values())), 3),
+        "joint_speed_generated_mean": round(float(np.mean([r["joint_speed"] for r in rows])), 3),
+        "joint_speed_data_mean": data_speed.get("all"),
+        "joint_speed_generated_by_style": style_speed,
+        "joint_speed_data_by_style": {k: v for k, v in data_speed.items() if k != "all"},
         "tempo_correlation_song_vs_movement": round(float(np.corrcoef(tempo_pairs.T)[0, 1]), 3),
         "seconds_30s_default_median": round(small_30, 2),
         "seconds_30s_default_max": round(float(np.max(gen_times)), 2),

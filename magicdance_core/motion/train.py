@@ -55,6 +55,15 @@ class TrainSettings:
     max_minutes: float = 0.0        # stop early after this much wall time (0: no limit)
     grad_clip: float = 1.0
     warmup: int = 100
+    # Style dropped on its own (music kept) this often, so "music, no style" is seen in
+    # training and the model must learn what the style adds (tied dropout alone left the
+    # "none" style only ever paired with the null music: generating without a style was
+    # out of distribution, and styles barely mattered).
+    style_drop_prob: float = 0.0
+    # Start from this checkpoint's weights, normaliser and music statistics (a new run's
+    # optimiser and schedule): how the shipped checkpoint is continued.
+    init_from: str = ""
+    min_lr_frac: float = 0.1        # cosine decays to this fraction of lr
 
 
 @dataclass
@@ -203,7 +212,8 @@ def _lr_at(step: int, s: TrainSettings) -> float:
     if step < s.warmup:
         return s.lr * (step + 1) / s.warmup
     frac = (step - s.warmup) / max(1, s.steps - s.warmup)
-    return s.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+    lo = s.min_lr_frac
+    return s.lr * (lo + (1 - lo) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
 
 
 def plot_losses(history: list, path: Path) -> None:
@@ -254,9 +264,19 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
     if resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         mcfg = DenoiserConfig.from_dict(json.loads(state["config"]))
+    init = None
+    if state is None and s.init_from:
+        from .api import load_model
+
+        init = load_model(s.init_from)
+        if init.cfg.to_dict() != {**mcfg.to_dict(), "style_names": init.cfg.style_names} or init.music_mean is None:
+            raise BadInput(f"--init-from checkpoint {s.init_from} does not match the config's model")
+        mcfg = copy.deepcopy(init.cfg)
     if state is not None:
         normalizer = Normalizer(state["norm_min"].numpy(), state["norm_max"].numpy())
         music_mean, music_std = state["music_mean"].numpy(), state["music_std"].numpy()
+    elif init is not None:
+        normalizer, music_mean, music_std = init.normalizer, init.music_mean, init.music_std
     else:
         normalizer = Normalizer.fit(data.motion)
         flat = data.music.reshape(-1, data.music.shape[-1])
@@ -264,6 +284,8 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
 
     torch.manual_seed(s.seed)
     model = DanceDenoiser(mcfg)
+    if init is not None:
+        model.load_state_dict(init.model.state_dict())
     ema = copy.deepcopy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     step, history, elapsed_before = 0, [], 0.0
@@ -316,6 +338,9 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
         a = ac[t][:, None, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         keep = torch.rand(len(idx), generator=gen) >= mcfg.cond_drop_prob
+        if s.style_drop_prob > 0:
+            drop = torch.rand(len(idx), generator=gen) < s.style_drop_prob
+            sty = torch.where(drop, torch.full_like(sty, mcfg.num_styles), sty)
         pred = model.denoise(xt, t, model.encode(mus, sty, keep))
         total, parts = losses(pred, x0)
         for g in opt.param_groups:
