@@ -69,6 +69,10 @@ def test_clean_blender_finds_core_through_preferences(tmp_path):
 import os, sys
 os.environ['BLENDER_USER_RESOURCES'] = {str(tmp_path / 'user')!r}
 sys.path = [p for p in sys.path if os.path.abspath(p or '.') != {str(ROOT)!r}]
+# an editable install (scripts/setup.sh's `pip install -e .`) finds the core through a meta-path
+# finder: drop it too, to stand for a Blender whose Python has no MagicDance.
+sys.meta_path = [f for f in sys.meta_path
+                 if '__editable__' not in (getattr(f, '__module__', '') or '') + type(f).__module__]
 import bpy
 try:
     import magicdance_core

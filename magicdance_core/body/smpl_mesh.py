@@ -5,8 +5,9 @@ The add-on builds the dancer from either body alike. From the SMPL model
 (shifted so the pelvis is at the origin, as the armature expects), its faces and
 its skin weights, and label every face with a DensePose part: the joint that
 dominates the face's skin weights names the body segment, and the side of the
-segment's axis it lies on picks the part's back (lower id, facing -Z) or front
-half -- the rule builtin_mesh uses. Vertices on a part border are duplicated so
+segment's axis it lies on picks one of the segment's two DensePose parts -- the rule
+builtin_mesh uses: back/front for the torso, legs and arms (legs: lower id = back; arms: lower
+id = front, DensePose's own convention), right/left (-X/+X) halves for the head. Vertices on a part border are duplicated so
 each has a U,V inside its own part: V runs along the segment axis, U around it.
 """
 
@@ -20,15 +21,17 @@ from .skeleton import JOINT_INDEX, NUM_JOINTS
 
 J = JOINT_INDEX
 
-# joint -> (back part, front part, axis start joint, axis end joint)
+# segment -> (part on the -ref side, part on the +ref side, axis start joint, axis end joint);
+# ref is +Z (the body's front) except for the head, split into right (-X) and left (+X) halves.
+_REF = {"head": np.array([1.0, 0.0, 0.0])}
 _SEG = {
     "torso": (1, 2, "pelvis", "neck"),
     "head": (23, 24, "neck", "head"),
     "upper_leg_l": (8, 10, "left_hip", "left_knee"), "upper_leg_r": (7, 9, "right_hip", "right_knee"),
     "lower_leg_l": (12, 14, "left_knee", "left_ankle"), "lower_leg_r": (11, 13, "right_knee", "right_ankle"),
     "foot_l": (5, 5, "left_ankle", "left_foot"), "foot_r": (6, 6, "right_ankle", "right_foot"),
-    "upper_arm_l": (15, 17, "left_shoulder", "left_elbow"), "upper_arm_r": (16, 18, "right_shoulder", "right_elbow"),
-    "lower_arm_l": (19, 21, "left_elbow", "left_wrist"), "lower_arm_r": (20, 22, "right_elbow", "right_wrist"),
+    "upper_arm_l": (17, 15, "left_shoulder", "left_elbow"), "upper_arm_r": (18, 16, "right_shoulder", "right_elbow"),
+    "lower_arm_l": (21, 19, "left_elbow", "left_wrist"), "lower_arm_r": (22, 20, "right_elbow", "right_wrist"),
     "hand_l": (4, 4, "left_wrist", "left_hand"), "hand_r": (3, 3, "right_wrist", "right_hand"),
 }
 _JOINT_SEG = {
@@ -44,11 +47,12 @@ _SEG_NAMES = tuple(_SEG)
 _JOINT_TO_SEG = np.array([_SEG_NAMES.index(_JOINT_SEG[n]) for n in JOINT_INDEX])
 
 
-def _axis_frame(a, b):
+def _axis_frame(a, b, ref=None):
     d = b - a
     n = np.linalg.norm(d)
     d = d / n if n > 1e-9 else np.array([0.0, 1.0, 0.0])
-    front = np.array([0.0, 0.0, 1.0]) - d[2] * d  # +Z projected off the axis
+    ref = np.array([0.0, 0.0, 1.0]) if ref is None else ref
+    front = ref - (ref @ d) * d  # the reference direction projected off the axis
     if np.linalg.norm(front) < 1e-6:  # axis along Z (feet): front is up
         front = np.array([0.0, 1.0, 0.0]) - d[1] * d
     front /= np.linalg.norm(front)
@@ -69,7 +73,7 @@ def label_smpl_mesh(vertices, faces, weights, joints) -> BuiltinBody:
         back, front_id, ja, jb = _SEG[name]
         sel = face_seg == s
         a = rj[J[ja]]
-        d, front, _ = _axis_frame(a, rj[J[jb]])
+        d, front, _ = _axis_frame(a, rj[J[jb]], _REF.get(name))
         r = centroid[sel] - a
         r -= (r @ d)[:, None] * d
         face_part[sel] = np.where(r @ front >= 0, front_id, back)
@@ -89,7 +93,7 @@ def label_smpl_mesh(vertices, faces, weights, joints) -> BuiltinBody:
         back, front_id, ja, jb = _SEG[name]
         sel = vparts == p
         a = rj[J[ja]]
-        d, front, side = _axis_frame(a, rj[J[jb]])
+        d, front, side = _axis_frame(a, rj[J[jb]], _REF.get(name))
         r = nv[sel] - a
         t = r @ d
         v = (t - t.min()) / max(np.ptp(t), 1e-9)
