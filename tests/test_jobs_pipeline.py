@@ -71,3 +71,21 @@ def test_travel_limit_keeps_the_dancer_near_the_photo_position():
     assert np.all(np.diff(out.trans[:, 0]) <= 1e-7)           # still monotone: no reversal
     small = limit_travel(Motion(poses=np.zeros((T, 24, 3)), trans=trans * 0.02), 0.15)
     assert np.allclose(small.trans, trans * 0.02, atol=2e-4)  # small sways untouched
+
+
+def test_generate_dance_generator_choice(tmp_path):
+    import pytest
+
+    from magicdance_core.errors import BadInput
+    from magicdance_core.motion.api import generate_dance
+    import soundfile as sf
+
+    from tests.test_audio_support import click_track
+
+    song = tmp_path / "clicks.wav"
+    y, _, _ = click_track(120, 4, 4.0)
+    sf.write(song, y, 22050)
+    m = generate_dance(str(song), seed=1, generator="choreo")
+    assert m.meta["model"].startswith("choreographer") and m.num_frames == 120
+    with pytest.raises(BadInput, match="unknown generator"):
+        generate_dance(str(song), generator="nope")

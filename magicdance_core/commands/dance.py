@@ -16,6 +16,8 @@ def add_arguments(p) -> None:
     p.add_argument("--animator-weights", default=None, help="MagicAnimate's pretrained_models folder (diffusion animator)")
     p.add_argument("--yaw-limit", type=float, default=30.0,
                    help="keep the dancer within +-DEG of facing the camera (the photo has no back; default 30, 180 = off)")
+    p.add_argument("--generator", choices=("choreo", "model"), default="choreo",
+                   help="who dances: the procedural choreographer (default; livelier today) or the diffusion model")
     p.add_argument("--travel-limit", type=float, default=0.15, metavar="METRES",
                    help="keep the dancer's pelvis within about this distance of where the photo's person stands "
                         "(default 0.15; 0 = off)")
@@ -31,7 +33,7 @@ def run(args, progress) -> int:
 
     passes = {"none": "", "all": PASSES_ALL}.get(args.passes, args.passes)
     opt = DanceOptions(style=args.style, seed=args.seed, size=args.size, yaw_limit_deg=args.yaw_limit,
-                       travel_limit_m=args.travel_limit,
+                       travel_limit_m=args.travel_limit, generator=args.generator,
                        animator=args.animator, animator_weights=args.animator_weights,
                        scene=not args.no_scene, passes=passes)
     res = run_dance(args.music, args.photo, args.out, opt, job_dir=args.job, progress=progress,

@@ -33,6 +33,9 @@ class DanceOptions:
     seed: int = 0
     size: int = 512
     yaw_limit_deg: float = 30.0
+    # The procedural choreographer by default: the shipped diffusion checkpoint still moves about
+    # a quarter as much as its training data (benchmarks/motion/RESULTS.md); "model" runs it.
+    generator: str = "choreo"
     travel_limit_m: float = 0.15   # pelvis stays within ~this of where the photo's person stands
     animator: str = "puppet"
     animator_weights: Optional[str] = None
@@ -59,6 +62,8 @@ def _check(music: Path, photo: Path, out: Path, opt: DanceOptions) -> None:
         raise BadInput(f"the output must be an .mp4 file: {out}")
     if not (128 <= int(opt.size) <= 2048) or int(opt.size) % 2:
         raise BadInput(f"--size must be an even number of pixels in 128..2048, got {opt.size}")
+    if opt.generator not in ("model", "choreo"):
+        raise BadInput(f"unknown generator {opt.generator!r}; one of: model, choreo")
     if opt.yaw_limit_deg is not None and opt.yaw_limit_deg < 0:
         raise BadInput("the yaw limit must be >= 0 degrees")
     if opt.style is not None:
@@ -167,7 +172,7 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
         from ..body.motion_file import save_motion
         from ..motion.api import generate_dance
 
-        m = generate_dance(analysis(), style=opt.style, seed=int(opt.seed), progress=p)
+        m = generate_dance(analysis(), style=opt.style, seed=int(opt.seed), generator=opt.generator, progress=p)
         m = limit_travel(limit_yaw(m, opt.yaw_limit_deg), opt.travel_limit_m)
         save_motion(m, job.path("motion.npz"))
 
@@ -184,7 +189,7 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
         k_motion = stage("motion", dict(file=sha256_file(mf)), ["motion.npz"], do_motion_file)
     else:
         k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg,
-                                               travel=opt.travel_limit_m),
+                                               travel=opt.travel_limit_m, generator=opt.generator),
                          ["motion.npz"], do_motion)
     from ..body.motion_file import load_motion
 

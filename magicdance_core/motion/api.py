@@ -27,6 +27,7 @@ from .representation import FRAME_DIM, ROOT_SLICE, ROT_START, Normalizer, WINDOW
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "default.safetensors"
 DEFAULT_STEPS = 10
+GENERATORS = ("model", "choreo")
 
 
 @dataclass
@@ -124,7 +125,7 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
                    constraints: Optional[Constraints] = None, guidance: Optional[float] = None,
                    eta: float = 1.0, checkpoint: Optional[PathLike] = None, foot_fix: bool = True,
                    smooth: float = 1.5, music_features: Optional[np.ndarray] = None,
-                   progress: Optional[ProgressFn] = None) -> Motion:
+                   generator: str = "model", progress: Optional[ProgressFn] = None) -> Motion:
     """A dance for ``music`` (a song path or a MusicAnalysis), 30 fps, as long as the song.
 
     ``style``: one of the choreographer's STYLES or None; ``seed``: same seed, same dance;
@@ -133,9 +134,14 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     ``foot_fix``: plant feet with leg IK where contacts are predicted;
     ``smooth``: Gaussian temporal smoothing (sigma, frames) of the sampled numbers before the
     constraints are written (a few-step small model leaves frame-to-frame jitter); 0 = off;
-    ``music_features``: (T,F) features for checkpoints not using edge35 (e.g. Jukebox).
+    ``music_features``: (T,F) features for checkpoints not using edge35 (e.g. Jukebox);
+    ``generator``: "model" (the diffusion model) or "choreo" (the procedural choreographer).
     """
     progress = progress or null_progress
+    if generator not in GENERATORS:
+        raise BadInput(f"unknown generator {generator!r}; one of: {', '.join(GENERATORS)}")
+    if generator == "choreo":
+        return _fallback(music, style, seed, constraints, progress, reason="chosen")
     ckpt = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     if checkpoint is None and not ckpt.is_file():
         return _fallback(music, style, seed, constraints, progress)
@@ -146,7 +152,7 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
                      smooth=smooth, music_features=music_features, progress=progress)
 
 
-def _fallback(music, style, seed, constraints, progress) -> Motion:
+def _fallback(music, style, seed, constraints, progress, reason: str = "no motion checkpoint") -> Motion:
     from ..choreo.compose import choreograph
 
     analysis = _analysis(music, progress)
@@ -158,7 +164,7 @@ def _fallback(music, style, seed, constraints, progress) -> Motion:
         feats = apply(motion_to_features(motion), cons)
         poses, trans, contacts = features_to_arrays(feats)
         motion = Motion(poses=apply_root_yaw(poses, cons), trans=trans, contacts=contacts, meta=motion.meta)
-    motion.meta.update({"model": "choreographer (no motion checkpoint)", "seed": int(seed),
+    motion.meta.update({"model": f"choreographer ({reason})", "seed": int(seed),
                         "style": style or "house", "music_sha256": _music_sha(analysis, music),
                         "version": __version__})
     return motion
