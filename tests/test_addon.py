@@ -97,11 +97,12 @@ def _scene_with_take(installed, song, seed=3):
     return bpy.context.scene, arm
 
 
-def _reference_motion(installed, song, seed):
+def _reference_motion(installed, song, seed, generator="choreo"):
+    # "choreo": the scene setting's default generator (props.MagicDanceSceneSettings.generator)
     from magicdance_core.worker.generate import generate_motion
 
     music = _mod(installed, "music")
-    return generate_motion(music.analyze(song), seed=seed)
+    return generate_motion(music.analyze(song), seed=seed, generator=generator)
 
 
 # ------------------------------------------------------------------ build & install
@@ -540,3 +541,20 @@ def test_panel_buttons_name_registered_operators(fresh):
         mod, op = idname.split(".")
         assert hasattr(getattr(bpy.ops, mod), op), idname
         getattr(getattr(bpy.ops, mod), op).get_rna_type()   # raises if not registered
+
+
+def test_generator_setting_chooses_who_dances(fresh, song):
+    """The sidebar's Generator setting reaches the core: the take's meta names the generator."""
+    sc, arm = _scene_with_take(fresh, song, seed=5)
+    takes = _mod(fresh, "takes")
+    act = takes.active_take(arm)
+    m_choreo = _reference_motion(fresh, song, seed=5, generator="choreo")
+    m_model = _reference_motion(fresh, song, seed=5, generator="model")
+    assert m_choreo.meta["model"].startswith("choreographer")
+    assert not m_model.meta["model"].startswith("choreographer")
+    want = takes.motion_channels(m_choreo)
+    fcs = takes.take_fcurves(act)
+    path, idx, _ = takes.channel_paths()[0]
+    co = np.empty(m_choreo.num_frames * 2, np.float32)
+    fcs[(path, idx)].keyframe_points.foreach_get("co", co)
+    np.testing.assert_allclose(co.reshape(-1, 2)[:, 1], want[:, 0], atol=1e-6)

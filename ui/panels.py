@@ -78,6 +78,7 @@ class MAGICDANCE_PT_main(_Panel, bpy.types.Panel):
         if s is not None:
             col = box.column(align=True)
             col.prop(s, "style")
+            col.prop(s, "generator")
             row = col.row(align=True)
             row.prop(s, "seed")
             row.prop(s, "steps")

@@ -77,7 +77,7 @@ def _op_generate(req: dict, progress) -> dict:
             edges = tuple(bool(x) for x in z["edges"]) if "edges" in z.files else (False, False)
         constraints = build_constraints(ref, lm, jm, edges)
     m = generate_motion(req["music"], style=req.get("style"), seed=int(req.get("seed", 0)),
-                        steps=req.get("steps"), constraints=constraints,
+                        steps=req.get("steps"), constraints=constraints, generator=req.get("generator"),
                         start_s=req.get("start_s"), end_s=req.get("end_s"), progress=progress)
     save_motion(m, req["out"])
     return {"paths": {"motion": str(req["out"])}}
