@@ -11,6 +11,16 @@ from .. import core_path
 CLASSES = ()
 
 
+def find_active_dancer(context):
+    """The dancer armature of the scene (active object first), or None (also when the Blender
+    side cannot load, so polls grey out instead of raising)."""
+    try:
+        from .. import dancer
+    except ImportError:
+        return None
+    return dancer.find_dancer(context.scene, context.active_object)
+
+
 def need_core(op, context) -> bool:
     """Make magicdance_core importable or report why not (returns False then)."""
     why = core_path.ensure_core(context)

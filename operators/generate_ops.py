@@ -5,15 +5,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty
 
-from .common import JobOperatorMixin, need_core, report_exception
-
-
-def _dancer(context):
-    try:
-        from .. import dancer
-    except ImportError:
-        return None
-    return dancer.find_dancer(context.scene, context.active_object)
+from .common import JobOperatorMixin, need_core, report_exception, find_active_dancer as _dancer
 
 
 def _has_music(scene) -> bool:

@@ -5,15 +5,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import IntProperty, StringProperty
 
-from .common import need_core, report_exception
-
-
-def _dancer(context):
-    try:
-        from .. import dancer
-    except ImportError:
-        return None
-    return dancer.find_dancer(context.scene, context.active_object)
+from .common import need_core, report_exception, find_active_dancer as _dancer
 
 
 class _TakeOp:
