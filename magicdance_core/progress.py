@@ -61,6 +61,7 @@ class TerminalBars:
         self._stage: Optional[str] = None
         self._last = 0.0
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._logged_tenth = -1
 
     def __call__(self, stage: str, fraction: float, message: str = "") -> None:
         fraction = min(max(float(fraction), 0.0), 1.0)
@@ -79,7 +80,12 @@ class TerminalBars:
             if fraction >= 1.0:
                 self.stream.write("\n")
                 self._stage = None
-        elif new_stage or fraction >= 1.0:
-            # Not a terminal (CI, logs): one line per stage start and end only.
+        else:
+            # Not a terminal (CI, logs): a line at a stage's start, every 10 %, and its end,
+            # so an hour-long training run still shows where it is in a log file.
+            tenth = int(fraction * 10)
+            if not (new_stage or fraction >= 1.0 or tenth > self._logged_tenth):
+                return
+            self._logged_tenth = -1 if fraction >= 1.0 else tenth
             self.stream.write(line + "\n")
         self.stream.flush()

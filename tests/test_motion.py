@@ -390,3 +390,44 @@ def test_cli_train_tiny_and_resume(tiny_run, tmp_path, cli):
     assert json.loads((out / "model.json").read_text())["summary"]["steps"] == 5
     r = cli("-q", "train", "--data", tmp_path / "nowhere", "--config", root / "configs/tiny.yaml", "--out", out)
     assert r.returncode == 2 and r.stderr.startswith("error:")
+
+
+# ---------------------------------------------------------------- skip (EDM preconditioning)
+def test_skip_model_keeps_its_input_at_low_noise_and_not_at_high():
+    torch.manual_seed(0)
+    m = DanceDenoiser(DenoiserConfig(latent_dim=32, ff_size=64, num_layers=1, num_heads=4, skip=True)).eval()
+    x = torch.rand(2, 150, FRAME_DIM) * 2 - 1
+    cond = m.encode(torch.randn(2, 150, 35))
+    with torch.no_grad():
+        low = m.denoise(x, torch.zeros(2, dtype=torch.long), cond)
+        high = m.denoise(x, torch.full((2,), 999), cond)
+    assert (low - x).abs().max() < 0.02          # nearly clean input comes back as it is
+    assert (high - x).abs().mean() > 0.3         # pure noise is not passed through
+    # the plain (EDGE) network has no such path and no extra state-dict entries
+    assert "alphas_cumprod" not in m.state_dict()
+
+
+def test_noise_level_weight_rises_towards_low_noise_and_is_capped():
+    from magicdance_core.motion.schedule import cosine_alphas_cumprod
+    from magicdance_core.motion.train import noise_level_weight
+
+    ac = cosine_alphas_cumprod(1000).float()
+    w = noise_level_weight(ac, 0.5, 5.0)
+    assert torch.all(w[1:] <= w[:-1] + 1e-6)      # non-increasing with noise
+    assert w.max() == 5.0 and abs(float(w[-1]) - 1.0) < 1e-3
+    assert torch.all(noise_level_weight(ac, 0.5, 0.0) == 1.0)
+
+
+def test_skip_model_trains_and_samples(tmp_path):
+    data = write_dataset(tmp_path / "data", n=24)
+    cfg = TrainConfig(DenoiserConfig(name="tiny", latent_dim=64, ff_size=128, num_layers=2, num_heads=4,
+                                     frames_per_token=1, skip=True, smooth=0.5),
+                      TrainSettings(steps=24, batch_size=8, save_every=24, warmup=4, lr=1e-3, threads=1,
+                                    loss_weight_cap=5.0, style_drop_prob=0.3))
+    train(data, cfg, tmp_path / "run")
+    hist = torch.load(tmp_path / "run" / "train_state.pt", weights_only=True)["history"].numpy()
+    assert hist[-6:, 1].mean() < hist[:6, 1].mean()
+    lm = load_model(tmp_path / "run" / "model.safetensors")
+    assert lm.cfg.skip and lm.cfg.smooth == 0.5
+    m = generate_dance(_analysis(200), checkpoint=tmp_path / "run" / "model.safetensors", steps=3, seed=1)
+    assert m.num_frames == 200 and np.isfinite(m.joints).all() and m.meta["smooth"] == 0.5

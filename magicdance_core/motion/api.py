@@ -124,7 +124,7 @@ def _edge_frame(feats: np.ndarray, to_edge: bool) -> np.ndarray:
 def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: Optional[int] = None,
                    constraints: Optional[Constraints] = None, guidance: Optional[float] = None,
                    eta: float = 1.0, checkpoint: Optional[PathLike] = None, foot_fix: bool = True,
-                   smooth: float = 1.5, music_features: Optional[np.ndarray] = None,
+                   smooth: Optional[float] = None, music_features: Optional[np.ndarray] = None,
                    generator: str = "model", progress: Optional[ProgressFn] = None) -> Motion:
     """A dance for ``music`` (a song path or a MusicAnalysis), 30 fps, as long as the song.
 
@@ -133,7 +133,8 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     ``guidance``: classifier-free guidance weight (default: the checkpoint's);
     ``foot_fix``: plant feet with leg IK where contacts are predicted;
     ``smooth``: Gaussian temporal smoothing (sigma, frames) of the sampled numbers before the
-    constraints are written (a few-step small model leaves frame-to-frame jitter); 0 = off;
+    constraints are written (default: the checkpoint's ``smooth``; a few-step small model
+    leaves frame-to-frame jitter); 0 = off;
     ``music_features``: (T,F) features for checkpoints not using edge35 (e.g. Jukebox);
     ``generator``: "model" (the diffusion model) or "choreo" (the procedural choreographer).
     """
@@ -230,6 +231,8 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
     out = join_windows(windows, T)
     if cfg.edge_frame:
         out = _edge_frame(out, False)
+    if smooth is None:
+        smooth = cfg.smooth
     if smooth and smooth > 0:
         from scipy.ndimage import gaussian_filter1d
 

@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .representation import FRAME_DIM, WINDOW
+from .schedule import cosine_alphas_cumprod, skip_coefficients
 
 
 @dataclass
@@ -51,6 +52,12 @@ class DenoiserConfig:
     n_timestep: int = 1000
     cond_drop_prob: float = 0.25
     guidance_weight: float = 2.0
+    # EDM-style skip (see schedule.skip_coefficients): False is EDGE's plain x0 network.
+    skip: bool = False
+    sigma_data: float = 0.5
+    # Temporal Gaussian smoothing (frames) applied after sampling; checkpoints whose raw
+    # samples jitter (2 frames per token, no skip) need 1.5, a skip model much less.
+    smooth: float = 1.5
 
     @property
     def tokens(self) -> int:
@@ -74,7 +81,7 @@ def edge_config(jukebox: bool = True) -> DenoiserConfig:
     """EDGE's released model: 8 layers, width 512, 8 heads, FF 1024, Jukebox input."""
     return DenoiserConfig(name="edge", latent_dim=512, ff_size=1024, num_layers=8, num_heads=8,
                           cond_feature_dim=4800 if jukebox else 35,
-                          music_feature="jukebox" if jukebox else "edge35", edge_frame=True)
+                          music_feature="jukebox" if jukebox else "edge35", edge_frame=True, smooth=0.0)
 
 
 # ---------------------------------------------------------------- building blocks
@@ -253,6 +260,8 @@ class DanceDenoiser(nn.Module):
             # index num_styles is "no style" (also the guidance null)
             self.style_embed = nn.Embedding(cfg.num_styles + 1, d)
             nn.init.normal_(self.style_embed.weight, std=0.02)
+        # not persistent: derived from n_timestep, and EDGE's state dict has no such key
+        self.register_buffer("alphas_cumprod", cosine_alphas_cumprod(cfg.n_timestep).float(), persistent=False)
 
     # -- conditioning
     def encode(self, music: torch.Tensor, style: Optional[torch.Tensor] = None,
@@ -289,6 +298,13 @@ class DanceDenoiser(nn.Module):
     # -- denoising
     def denoise(self, x: torch.Tensor, times: torch.Tensor, cond: Condition) -> torch.Tensor:
         """Predict x0 from noisy x (B,T,151) at integer steps ``times`` (B,)."""
+        if not self.cfg.skip:
+            return self._network(x, times, cond)
+        c_in, c_skip, c_out = (c[:, None, None].to(x.dtype) for c in
+                               skip_coefficients(self.alphas_cumprod[times.long()], self.cfg.sigma_data))
+        return c_skip * x + c_out * self._network(x * c_in, times, cond)
+
+    def _network(self, x: torch.Tensor, times: torch.Tensor, cond: Condition) -> torch.Tensor:
         h = self.input_projection(self._pack(x))
         t_hidden = self.time_mlp(times)
         t = self.to_time_cond(t_hidden) + cond.hidden

@@ -30,15 +30,7 @@ import torch
 from ..progress import ProgressFn, null_progress
 from .model import DanceDenoiser
 from .representation import WINDOW
-
-
-def cosine_alphas_cumprod(n_timestep: int = 1000, s: float = 0.008) -> torch.Tensor:
-    """EDGE's (Nichol & Dhariwal's) cosine schedule, betas clipped at 0.999."""
-    steps = torch.arange(n_timestep + 1, dtype=torch.float64) / n_timestep + s
-    f = torch.cos(steps / (1 + s) * math.pi / 2) ** 2
-    f = f / f[0]
-    betas = (1 - f[1:] / f[:-1]).clamp(max=0.999)
-    return torch.cumprod(1.0 - betas, dim=0)
+from .schedule import cosine_alphas_cumprod  # noqa: F401 - re-exported for older imports
 
 
 @dataclass

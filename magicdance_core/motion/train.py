@@ -36,7 +36,7 @@ from ..fileio import PathLike, atomic_path, atomic_write_text
 from ..progress import ProgressFn, null_progress
 from .model import DanceDenoiser, DenoiserConfig, parameter_count
 from .representation import FRAME_DIM, Normalizer, arrays_to_features
-from .sampler import cosine_alphas_cumprod
+from .schedule import cosine_alphas_cumprod
 
 LOSS_WEIGHTS = (0.636, 2.964, 0.646, 10.942)  # EDGE: recon, velocity, FK, foot
 LOSS_NAMES = ("recon", "velocity", "fk", "foot")
@@ -64,6 +64,7 @@ class TrainSettings:
     # optimiser and schedule): how the shipped checkpoint is continued.
     init_from: str = ""
     min_lr_frac: float = 0.1        # cosine decays to this fraction of lr
+    loss_weight_cap: float = 0.0    # noise-level loss weighting, see noise_level_weight (0: EDGE's)
 
 
 @dataclass
@@ -171,20 +172,36 @@ class Losses:
         pos, _ = forward_kinematics_matrices(rot, x[..., 4:7])
         return pos
 
-    def __call__(self, pred, target):
-        recon = F.mse_loss(pred, target)
-        vel = F.mse_loss(pred[:, 1:, 4:] - pred[:, :-1, 4:], target[:, 1:, 4:] - target[:, :-1, 4:])
+    def __call__(self, pred, target, weight=None):
+        """EDGE's weighted sum; ``weight`` (B,) weights each sample (normalised to mean 1)."""
+        per = lambda v: v.flatten(1).mean(dim=1)  # noqa: E731 - per-sample mean
+        recon = per((pred - target) ** 2)
+        vel = per(((pred[:, 1:, 4:] - pred[:, :-1, 4:]) - (target[:, 1:, 4:] - target[:, :-1, 4:])) ** 2)
         p = self.norm.unnormalize(pred, clip=False)
         g = self.norm.unnormalize(target, clip=False)
         jp, jg = self._fk(p), self._fk(g)
-        fk = F.mse_loss(jp, jg)
+        fk = per((jp - jg) ** 2)
         feet = jp[:, :, self.feet]
         fv = feet[:, 1:] - feet[:, :-1]
         static = (p[:, :-1, :4] > 0.95).unsqueeze(-1).to(fv.dtype)
-        foot = (fv * static).pow(2).mean()
-        parts = (recon, vel, fk, foot)
-        total = sum(w * v for w, v in zip(LOSS_WEIGHTS, parts))
+        foot = per((fv * static) ** 2)
+        w = torch.ones_like(recon) if weight is None else weight / weight.mean()
+        parts = tuple((w * v).mean() for v in (recon, vel, fk, foot))
+        total = sum(lw * v for lw, v in zip(LOSS_WEIGHTS, parts))
         return total, parts
+
+
+def noise_level_weight(alpha_bar: torch.Tensor, sigma_data: float, cap: float) -> torch.Tensor:
+    """Per-sample loss weight: 1 at high noise rising to ``cap`` at low noise (0: uniform, EDGE).
+
+    EDM weights the x0 error by 1/c_out^2 = (1 + SNR*sigma_data^2)/sigma_data^2; capped
+    (as Min-SNR does) so the nearly clean steps cannot dominate. Uniform weighting
+    leaves the low-noise steps, which decide the final detail, almost untrained.
+    """
+    if cap <= 0:
+        return torch.ones_like(alpha_bar)
+    snr = alpha_bar / (1 - alpha_bar).clamp(min=1e-8)
+    return (1 + snr * sigma_data ** 2).clamp(max=cap)
 
 
 # ---------------------------------------------------------------- checkpoint files
@@ -342,7 +359,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
             drop = torch.rand(len(idx), generator=gen) < s.style_drop_prob
             sty = torch.where(drop, torch.full_like(sty, mcfg.num_styles), sty)
         pred = model.denoise(xt, t, model.encode(mus, sty, keep))
-        total, parts = losses(pred, x0)
+        total, parts = losses(pred, x0, noise_level_weight(ac[t], mcfg.sigma_data, s.loss_weight_cap))
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, s)
         opt.zero_grad(set_to_none=True)
