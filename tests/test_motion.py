@@ -421,7 +421,7 @@ def test_noise_level_weight_rises_towards_low_noise_and_is_capped():
 def test_skip_model_trains_and_samples(tmp_path):
     data = write_dataset(tmp_path / "data", n=24)
     cfg = TrainConfig(DenoiserConfig(name="tiny", latent_dim=64, ff_size=128, num_layers=2, num_heads=4,
-                                     frames_per_token=1, skip=True, smooth=0.5),
+                                     frames_per_token=1, skip=True, smooth=0.5, skip_components=12),
                       TrainSettings(steps=24, batch_size=8, save_every=24, warmup=4, lr=1e-3, threads=1,
                                     loss_weight_cap=5.0, style_drop_prob=0.3))
     train(data, cfg, tmp_path / "run")
@@ -431,3 +431,8 @@ def test_skip_model_trains_and_samples(tmp_path):
     assert lm.cfg.skip and lm.cfg.smooth == 0.5
     m = generate_dance(_analysis(200), checkpoint=tmp_path / "run" / "model.safetensors", steps=3, seed=1)
     assert m.num_frames == 200 and np.isfinite(m.joints).all() and m.meta["smooth"] == 0.5
+    assert lm.model.input_projection.in_features == 12          # the network sees 12 principal axes
+    # a joint that never moves in the data (the wrists) comes out exactly still, not jittering
+    assert np.abs(m.poses[:, JOINT_INDEX["left_wrist"]]).max() < 1e-4
+    # the moving shoulders still move
+    assert np.ptp(m.poses[:, 16, 2]) > 0.05

@@ -53,8 +53,12 @@ class DenoiserConfig:
     cond_drop_prob: float = 0.25
     guidance_weight: float = 2.0
     # EDM-style skip (see schedule.skip_coefficients): False is EDGE's plain x0 network.
+    # With skip the prediction is made along the data's principal axes (fitted in training,
+    # saved as ``precond_*`` buffers) and the network models only the first
+    # ``skip_components`` of them (0: all); the rest keep the Wiener estimate.
     skip: bool = False
     sigma_data: float = 0.5
+    skip_components: int = 0
     # Temporal Gaussian smoothing (frames) applied after sampling; checkpoints whose raw
     # samples jitter (2 frames per token, no skip) need 1.5, a skip model much less.
     smooth: float = 1.5
@@ -62,6 +66,13 @@ class DenoiserConfig:
     @property
     def tokens(self) -> int:
         return self.seq_len // self.frames_per_token
+
+    @property
+    def net_feats(self) -> int:
+        """Numbers per frame the network itself reads and predicts."""
+        if self.skip and 0 < self.skip_components < self.nfeats:
+            return self.skip_components
+        return self.nfeats
 
     @property
     def num_styles(self) -> int:
@@ -248,20 +259,29 @@ class DanceDenoiser(nn.Module):
         self.null_cond_embed = nn.Parameter(torch.randn(1, cfg.tokens, d))
         self.null_cond_hidden = nn.Parameter(torch.randn(1, d))
         self.norm_cond = nn.LayerNorm(d)
-        self.input_projection = nn.Linear(cfg.nfeats * p, d)
+        self.input_projection = nn.Linear(cfg.net_feats * p, d)
         self.cond_encoder = nn.Sequential(*[EncoderLayer(d, cfg.num_heads, cfg.ff_size, cfg.dropout, self.rotary)
                                             for _ in range(cfg.cond_encoder_layers)])
         self.cond_projection = nn.Linear(cfg.cond_feature_dim * p, d)
         self.non_attn_cond_projection = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
         self.seqTransDecoder = DecoderStack([DecoderLayer(d, cfg.num_heads, cfg.ff_size, cfg.dropout, self.rotary)
                                              for _ in range(cfg.num_layers)])
-        self.final_layer = nn.Linear(d, cfg.nfeats * p)
+        self.final_layer = nn.Linear(d, cfg.net_feats * p)
         if cfg.num_styles:
             # index num_styles is "no style" (also the guidance null)
             self.style_embed = nn.Embedding(cfg.num_styles + 1, d)
             nn.init.normal_(self.style_embed.weight, std=0.02)
         # not persistent: derived from n_timestep, and EDGE's state dict has no such key
         self.register_buffer("alphas_cumprod", cosine_alphas_cumprod(cfg.n_timestep).float(), persistent=False)
+        if cfg.skip:  # identity axes until set_principal_axes (training fits them from the data)
+            n = cfg.nfeats
+            self.register_buffer("precond_mean", torch.zeros(n))
+            self.register_buffer("precond_basis", torch.eye(n))
+            self.register_buffer("precond_std", torch.full((n,), float(cfg.sigma_data)))
+
+    def set_principal_axes(self, mean, basis, std) -> None:
+        for name, v in (("precond_mean", mean), ("precond_basis", basis), ("precond_std", std)):
+            getattr(self, name).copy_(torch.as_tensor(v, dtype=torch.float32))
 
     # -- conditioning
     def encode(self, music: torch.Tensor, style: Optional[torch.Tensor] = None,
@@ -300,9 +320,15 @@ class DanceDenoiser(nn.Module):
         """Predict x0 from noisy x (B,T,151) at integer steps ``times`` (B,)."""
         if not self.cfg.skip:
             return self._network(x, times, cond)
-        c_in, c_skip, c_out = (c[:, None, None].to(x.dtype) for c in
-                               skip_coefficients(self.alphas_cumprod[times.long()], self.cfg.sigma_data))
-        return c_skip * x + c_out * self._network(x * c_in, times, cond)
+        a = self.alphas_cumprod[times.long()][:, None, None].to(x.dtype)
+        mean, basis = self.precond_mean.to(x.dtype), self.precond_basis.to(x.dtype)
+        z = (x - a.sqrt() * mean) @ basis            # noisy motion along the principal axes
+        c_in, c_skip, c_out = skip_coefficients(a, self.precond_std.to(x.dtype))
+        k = self.cfg.net_feats
+        z0 = c_skip * z
+        head = z0[..., :k] + c_out[..., :k] * self._network(z[..., :k] * c_in[..., :k], times, cond)
+        z0 = torch.cat((head, z0[..., k:]), dim=-1)
+        return mean + z0 @ basis.T
 
     def _network(self, x: torch.Tensor, times: torch.Tensor, cond: Condition) -> torch.Tensor:
         h = self.input_projection(self._pack(x))
@@ -314,7 +340,7 @@ class DanceDenoiser(nn.Module):
         for layer in self.seqTransDecoder.stack:
             h = layer(h, memory_rot, memory, t)
         out = self.final_layer(h)
-        return out.reshape(x.shape) if self.cfg.frames_per_token > 1 else out
+        return out.reshape(x.shape[0], x.shape[1], -1) if self.cfg.frames_per_token > 1 else out
 
     def _pack(self, x: torch.Tensor) -> torch.Tensor:
         p = self.cfg.frames_per_token

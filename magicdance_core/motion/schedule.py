@@ -16,18 +16,39 @@ def cosine_alphas_cumprod(n_timestep: int = 1000, s: float = 0.008) -> torch.Ten
     return torch.cumprod(1.0 - betas, dim=0)
 
 
-def skip_coefficients(alpha_bar: torch.Tensor, sigma_data: float):
+def skip_coefficients(alpha_bar: torch.Tensor, sigma_data):
     """EDM's preconditioning (Karras et al. 2022) written for a variance-preserving x_t.
 
-    With x_t = sqrt(a)·x0 + sqrt(1-a)·eps the denoiser sees ``c_in·x_t`` (unit
-    variance for data of std ``sigma_data``) and returns ``c_skip·x_t + c_out·F``:
-    at low noise the output is mostly x_t itself, so the network only has to
-    predict a correction and a pose it cannot represent exactly is still kept.
+    With x_t = sqrt(a)·x0 + sqrt(1-a)·eps and x0 of std ``sigma_data`` (a number, or one
+    per channel) the network sees ``c_in·x_t`` (unit variance) and the prediction is
+    ``c_skip·x_t + c_out·F``. ``c_skip·x_t`` is the Wiener estimate of a Gaussian x0 and
+    ``c_out`` its posterior std: at low noise the output is mostly x_t itself (a pose the
+    network cannot represent exactly is kept), and a channel that never varies
+    (std 0) comes out exactly at its mean, noise or not.
     """
     a = alpha_bar.clamp(0.0, 1.0)
-    sd2 = sigma_data ** 2
-    denom = (1.0 - a) + a * sd2
+    sd = torch.as_tensor(sigma_data, dtype=a.dtype, device=a.device)
+    denom = ((1.0 - a) + a * sd * sd).clamp(min=1e-12)
     c_in = denom.rsqrt()
-    c_skip = sd2 * a.sqrt() / denom
-    c_out = (1.0 - a).sqrt() * sigma_data * c_in
+    c_skip = sd * sd * a.sqrt() / denom
+    c_out = (1.0 - a).sqrt() * sd * c_in
     return c_in, c_skip, c_out
+
+
+def principal_axes(x, min_std: float = 1e-6):
+    """Mean, orthonormal principal axes (columns, by falling variance) and their stds of (N,C) data.
+
+    The skip model denoises in this basis: its axes are uncorrelated, so the per-axis
+    Wiener skip is the best linear denoiser, and the network only has to model the
+    first few axes (see ``DenoiserConfig.skip_components``).
+    """
+    import numpy as np
+
+    x = np.asarray(x, dtype=np.float64).reshape(-1, np.shape(x)[-1])
+    mean = x.mean(axis=0)
+    cov = np.cov((x - mean).T)
+    ev, vec = np.linalg.eigh(cov)
+    order = np.argsort(ev)[::-1]
+    std = np.sqrt(np.clip(ev[order], 0.0, None))
+    std[std < min_std] = 0.0
+    return mean.astype(np.float32), vec[:, order].astype(np.float32), std.astype(np.float32)

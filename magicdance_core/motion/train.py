@@ -303,6 +303,10 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
     model = DanceDenoiser(mcfg)
     if init is not None:
         model.load_state_dict(init.model.state_dict())
+    elif mcfg.skip:
+        from .schedule import principal_axes
+
+        model.set_principal_axes(*principal_axes(normalizer.normalize(data.motion)))
     ema = copy.deepcopy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     step, history, elapsed_before = 0, [], 0.0
