@@ -30,7 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .representation import FRAME_DIM, WINDOW
-from .schedule import cosine_alphas_cumprod, skip_coefficients
+from .schedule import cosine_alphas_cumprod, dct_matrix, skip_coefficients
 
 
 @dataclass
@@ -59,6 +59,9 @@ class DenoiserConfig:
     skip: bool = False
     sigma_data: float = 0.5
     skip_components: int = 0
+    # The Wiener skip also per temporal frequency of the 5 s window (DCT): high-frequency
+    # noise is removed by the skip and the network cannot add jitter there.
+    skip_temporal: bool = False
     # Temporal Gaussian smoothing (frames) applied after sampling; checkpoints whose raw
     # samples jitter (2 frames per token, no skip) need 1.5, a skip model much less.
     smooth: float = 1.5
@@ -278,10 +281,15 @@ class DanceDenoiser(nn.Module):
             self.register_buffer("precond_mean", torch.zeros(n))
             self.register_buffer("precond_basis", torch.eye(n))
             self.register_buffer("precond_std", torch.full((n,), float(cfg.sigma_data)))
+            if cfg.skip_temporal:
+                self.register_buffer("precond_std_freq", torch.full((cfg.seq_len, n), float(cfg.sigma_data)))
+                self.register_buffer("dct", dct_matrix(cfg.seq_len), persistent=False)
 
-    def set_principal_axes(self, mean, basis, std) -> None:
-        for name, v in (("precond_mean", mean), ("precond_basis", basis), ("precond_std", std)):
-            getattr(self, name).copy_(torch.as_tensor(v, dtype=torch.float32))
+    def set_principal_axes(self, mean, basis, std, std_freq=None) -> None:
+        for name, v in (("precond_mean", mean), ("precond_basis", basis), ("precond_std", std),
+                        ("precond_std_freq", std_freq)):
+            if v is not None and hasattr(self, name):
+                getattr(self, name).copy_(torch.as_tensor(v, dtype=torch.float32))
 
     # -- conditioning
     def encode(self, music: torch.Tensor, style: Optional[torch.Tensor] = None,
@@ -325,9 +333,17 @@ class DanceDenoiser(nn.Module):
         z = (x - a.sqrt() * mean) @ basis            # noisy motion along the principal axes
         c_in, c_skip, c_out = skip_coefficients(a, self.precond_std.to(x.dtype))
         k = self.cfg.net_feats
+        f = self._network(z[..., :k] * c_in[..., :k], times, cond)
+        if self.cfg.skip_temporal:                   # the same, per temporal frequency
+            if z.shape[1] != self.cfg.seq_len:
+                raise ValueError(f"windows must have {self.cfg.seq_len} frames, got {z.shape[1]}")
+            d = self.dct.to(x.dtype)
+            z, f = d @ z, d @ f
+            _, c_skip, c_out = skip_coefficients(a, self.precond_std_freq.to(x.dtype))
         z0 = c_skip * z
-        head = z0[..., :k] + c_out[..., :k] * self._network(z[..., :k] * c_in[..., :k], times, cond)
-        z0 = torch.cat((head, z0[..., k:]), dim=-1)
+        z0 = torch.cat((z0[..., :k] + c_out[..., :k] * f, z0[..., k:]), dim=-1)
+        if self.cfg.skip_temporal:
+            z0 = self.dct.to(x.dtype).T @ z0
         return mean + z0 @ basis.T
 
     def _network(self, x: torch.Tensor, times: torch.Tensor, cond: Condition) -> torch.Tensor:

@@ -52,3 +52,32 @@ def principal_axes(x, min_std: float = 1e-6):
     std = np.sqrt(np.clip(ev[order], 0.0, None))
     std[std < min_std] = 0.0
     return mean.astype(np.float32), vec[:, order].astype(np.float32), std.astype(np.float32)
+
+
+def dct_matrix(n: int) -> torch.Tensor:
+    """Orthonormal DCT-II matrix (rows = frequencies): ``dct_matrix(n) @ x`` transforms along time."""
+    k = torch.arange(n, dtype=torch.float64)[:, None]
+    t = torch.arange(n, dtype=torch.float64)[None, :]
+    d = torch.cos(math.pi * (t + 0.5) * k / n) * math.sqrt(2.0 / n)
+    d[0] /= math.sqrt(2.0)
+    return d.float()
+
+
+def frequency_stds(windows, mean, basis, min_std: float = 1e-6):
+    """Std of every (temporal frequency, principal axis) coefficient of (N,T,C) windows.
+
+    Dance is smooth: its high temporal frequencies carry almost no variance, so the
+    Wiener skip with these stds removes high-frequency noise by itself and caps what
+    the network can add there (no frame-to-frame jitter).
+    """
+    import numpy as np
+
+    w = np.asarray(windows, dtype=np.float32)
+    d = dct_matrix(w.shape[1]).numpy()
+    acc = np.zeros((w.shape[1], w.shape[2]), dtype=np.float64)
+    for i in range(0, len(w), 256):
+        z = (w[i:i + 256] - mean) @ basis
+        acc += (np.einsum("ft,btc->bfc", d, z) ** 2).sum(axis=0)
+    std = np.sqrt(acc / len(w))
+    std[std < min_std] = 0.0
+    return std.astype(np.float32)

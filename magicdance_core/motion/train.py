@@ -304,9 +304,12 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
     if init is not None:
         model.load_state_dict(init.model.state_dict())
     elif mcfg.skip:
-        from .schedule import principal_axes
+        from .schedule import frequency_stds, principal_axes
 
-        model.set_principal_axes(*principal_axes(normalizer.normalize(data.motion)))
+        windows = normalizer.normalize(data.motion)
+        mean, basis, std = principal_axes(windows)
+        model.set_principal_axes(mean, basis, std,
+                                 frequency_stds(windows, mean, basis) if mcfg.skip_temporal else None)
     ema = copy.deepcopy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     step, history, elapsed_before = 0, [], 0.0
