@@ -439,3 +439,18 @@ def test_skip_model_trains_and_samples(tmp_path, temporal):
     assert np.abs(m.poses[:, JOINT_INDEX["left_wrist"]]).max() < 1e-4
     # the moving shoulders still move
     assert np.ptp(m.poses[:, 16, 2]) > 0.05
+
+
+def test_style_guidance_pushes_towards_the_style_only_when_one_is_given(tiny_run):
+    from magicdance_core.motion.sampler import DDIMSampler, SamplerSettings
+
+    model = load_model(tiny_run.ckpt).model
+    music = torch.randn(2, 150, 35, generator=torch.Generator().manual_seed(0))
+    style = torch.zeros(2, dtype=torch.long)
+
+    def run(sg, st):
+        s = DDIMSampler(model, SamplerSettings(steps=3, style_guidance=sg))
+        return s.sample(music, style=st, generator=torch.Generator().manual_seed(1))
+
+    assert not torch.allclose(run(0.0, style), run(2.0, style))
+    assert torch.equal(run(0.0, None), run(2.0, None))

@@ -72,6 +72,14 @@ def mean_speed(joints) -> float:
     return float(metrics.joint_speed(joints).mean() * 30.0)
 
 
+def split_speed(joints) -> tuple:
+    """(body speed relative to the pelvis, pelvis speed) in m/s: dancing vs travelling."""
+    j = np.asarray(joints, dtype=np.float64)
+    local = np.linalg.norm(np.diff(j - j[:, :1], axis=0), axis=-1).mean() * 30.0
+    root = np.linalg.norm(np.diff(j[:, 0], axis=0), axis=-1).mean() * 30.0
+    return float(local), float(root)
+
+
 def corpus_speed(folder, style_names) -> dict:
     """Mean joint speed (m/s) of the training windows, overall and per style; {} when absent."""
     if not Path(folder).is_dir():
@@ -80,7 +88,7 @@ def corpus_speed(folder, style_names) -> dict:
     from magicdance_core.body.skeleton import REST_OFFSETS
     import glob
 
-    per = {}
+    per, parts = {}, []
     for f in sorted(glob.glob(str(Path(folder) / "**" / "*.npz"), recursive=True)):
         with np.load(f) as z:
             if "poses" not in z.files:
@@ -91,7 +99,10 @@ def corpus_speed(folder, style_names) -> dict:
         sp = np.linalg.norm(np.diff(j, axis=1), axis=-1).mean(axis=(1, 2)) * 30.0
         for v, st in zip(sp, style):
             per.setdefault(int(st), []).append(float(v))
+        for w in j:
+            parts.append(split_speed(w))
     out = {"all": round(float(np.mean([v for vs in per.values() for v in vs])), 3)}
+    out["body_relative_to_pelvis"], out["pelvis"] = (round(float(v), 3) for v in np.mean(parts, axis=0))
     for i, name in enumerate(style_names):
         if i in per:
             out[name] = round(float(np.mean(per[i])), 3)
@@ -153,6 +164,7 @@ def main() -> int:
             "beat_align_fact": round(metrics.beat_align_fact(j, a.beats_s), 4),
             "pfc": round(metrics.pfc(j), 4), "foot_skate": round(metrics.foot_skate_ratio(j), 4),
             "jerk": round(metrics.jerk(j), 1), "joint_speed": round(mean_speed(j), 3),
+            "body_speed_relative_to_pelvis": round(split_speed(j)[0], 3), "pelvis_speed": round(split_speed(j)[1], 3),
             "seconds": round(dt, 2), "frames": m.num_frames,
         })
         print(rows[-1], flush=True)
@@ -201,8 +213,12 @@ def main() -> int:
         "div_k_across_styles": round(metrics.div_k(list(styled.values())), 3),
         "joint_speed_generated_mean": round(float(np.mean([r["joint_speed"] for r in rows])), 3),
         "joint_speed_data_mean": data_speed.get("all"),
+        "body_speed_relative_to_pelvis_generated_mean": round(float(np.mean([r["body_speed_relative_to_pelvis"] for r in rows])), 3),
+        "body_speed_relative_to_pelvis_data_mean": data_speed.get("body_relative_to_pelvis"),
+        "pelvis_speed_generated_mean": round(float(np.mean([r["pelvis_speed"] for r in rows])), 3),
+        "pelvis_speed_data_mean": data_speed.get("pelvis"),
         "joint_speed_generated_by_style": style_speed,
-        "joint_speed_data_by_style": {k: v for k, v in data_speed.items() if k != "all"},
+        "joint_speed_data_by_style": {k: v for k, v in data_speed.items() if k in style_names},
         "tempo_correlation_song_vs_movement": round(float(np.corrcoef(tempo_pairs.T)[0, 1]), 3),
         "seconds_30s_default_median": round(small_30, 2),
         "seconds_30s_default_max": round(float(np.max(gen_times)), 2),

@@ -216,7 +216,8 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
         known = torch.from_numpy(split_windows(np.clip(lm.normalizer.normalize(vals), -1, 1), cfg.seq_len))
         known_mask = torch.from_numpy(split_windows(mask.astype(np.float32), cfg.seq_len))
     settings = SamplerSettings(steps=int(steps or DEFAULT_STEPS), eta=float(eta),
-                               guidance=float(cfg.guidance_weight if guidance is None else guidance))
+                               guidance=float(cfg.guidance_weight if guidance is None else guidance),
+                               style_guidance=float(cfg.style_guidance))
     if settings.steps < 1 or settings.steps > cfg.n_timestep:
         raise BadInput(f"steps must be between 1 and {cfg.n_timestep}")
     gen = torch.Generator().manual_seed(int(seed))
@@ -237,6 +238,9 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
         from scipy.ndimage import gaussian_filter1d
 
         out = gaussian_filter1d(out.astype(np.float64), float(smooth), axis=0, mode="nearest")
+        if cfg.smooth_travel > 0:  # smooth = 0 means raw samples: no smoothing at all
+            floor = [ROOT_SLICE.start, ROOT_SLICE.start + 2]   # pelvis x and z
+            out[:, floor] = gaussian_filter1d(out[:, floor], cfg.smooth_travel, axis=0, mode="nearest")
     out = apply(out, cons)
     poses, trans, contacts = features_to_arrays(out)
     poses = apply_root_yaw(poses, cons)

@@ -52,6 +52,9 @@ class DenoiserConfig:
     n_timestep: int = 1000
     cond_drop_prob: float = 0.25
     guidance_weight: float = 2.0
+    # Extra guidance towards the chosen style: + s * (with style - same music without style).
+    # Needs a model trained with the style dropped on its own (train.style_drop_prob > 0).
+    style_guidance: float = 0.0
     # EDM-style skip (see schedule.skip_coefficients): False is EDGE's plain x0 network.
     # With skip the prediction is made along the data's principal axes (fitted in training,
     # saved as ``precond_*`` buffers) and the network models only the first
@@ -65,6 +68,9 @@ class DenoiserConfig:
     # Temporal Gaussian smoothing (frames) applied after sampling; checkpoints whose raw
     # samples jitter (2 frames per token, no skip) need 1.5, a skip model much less.
     smooth: float = 1.5
+    # Extra smoothing (frames) of the pelvis's floor position (x, z) only: travel across the
+    # floor is slow, and its min-max range (metres) makes a small normalised error a visible wobble.
+    smooth_travel: float = 0.0
 
     @property
     def tokens(self) -> int:

@@ -39,6 +39,7 @@ class SamplerSettings:
     eta: float = 1.0          # EDGE samples with eta = 1
     guidance: float = 2.0     # EDGE's guidance weight
     ramp_guidance: bool = True
+    style_guidance: float = 0.0   # + s * (cond - cond without the style), only when a style is given
     chunk: int = 48           # windows per model call (memory bound for 10 min songs)
 
 
@@ -96,7 +97,7 @@ class DDIMSampler:
         a = self.alphas_cumprod[t]
         return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
-    def _predict(self, x, t: int, cond, uncond, weight: float) -> torch.Tensor:
+    def _predict(self, x, t: int, cond, uncond, weight: float, plain=None, style_weight: float = 0.0) -> torch.Tensor:
         chunk = max(1, self.settings.chunk)
         outs = []
         for i in range(0, x.shape[0], chunk):
@@ -104,7 +105,13 @@ class DDIMSampler:
             c = type(cond)(cond.tokens[sl], cond.hidden[sl])
             u = type(uncond)(uncond.tokens[sl], uncond.hidden[sl])
             times = torch.full((x[sl].shape[0],), t, dtype=torch.long)
-            outs.append(self.model.guided(x[sl], times, c, u, weight))
+            if plain is not None and style_weight > 0:  # a third row: the same music, no style
+                n = type(plain)(plain.tokens[sl], plain.hidden[sl])
+                xs = x[sl]
+                pc, pu, pn = self.model.denoise(torch.cat([xs, xs, xs]), times.repeat(3), c.cat(u).cat(n)).chunk(3)
+                outs.append(pu + (pc - pu) * weight + (pc - pn) * style_weight)
+            else:
+                outs.append(self.model.guided(x[sl], times, c, u, weight))
         return torch.cat(outs).clamp(-1.0, 1.0)
 
     @torch.no_grad()
@@ -126,6 +133,7 @@ class DDIMSampler:
         half = W // 2
         cond = model.encode(music, style)
         uncond = model.null_condition(B)
+        plain = model.encode(music, None) if (style is not None and st.style_guidance > 0 and model.cfg.num_styles) else None
         pairs = self.time_pairs(st.steps)
         if st.ramp_guidance:
             weights = np.clip(np.linspace(0, st.guidance * 2, len(pairs)), None, st.guidance)
@@ -137,7 +145,7 @@ class DDIMSampler:
         mask = known_mask.to(x.dtype) if known_mask is not None else None
         for k, ((t, t_next), w) in enumerate(zip(pairs, weights)):
             progress("motion", k / len(pairs), f"denoising step {k + 1}/{len(pairs)}")
-            x0 = self._predict(x, t, cond, uncond, float(w))
+            x0 = self._predict(x, t, cond, uncond, float(w), plain, st.style_guidance * float(w) / max(st.guidance, 1e-6))
             if t_next < 0:
                 x = x0
             else:
