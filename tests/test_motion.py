@@ -326,6 +326,27 @@ def test_foot_fix_plants_sliding_feet():
     assert remove_foot_sliding(Motion(poses=poses, trans=trans, contacts=np.zeros((T, 4)))).poses is not None
 
 
+def test_foot_fix_also_plants_feet_on_the_floor_the_contact_channel_missed():
+    from magicdance_core.motion.footfix import remove_foot_sliding
+
+    T = 60
+    poses = np.zeros((T, 24, 3))
+    trans = np.zeros((T, 3))
+    trans[:, 0] = np.linspace(0, 0.3, T)    # 0.15 m/s drift with both feet on the floor
+    m0 = Motion(poses=poses, trans=trans, contacts=np.zeros((T, 4)))
+    from magicdance_core.body.skeleton import ANKLE_HEIGHT
+
+    trans[:, 1] = ANKLE_HEIGHT - float(m0.joints[:, JOINT_INDEX["left_ankle"], 1].min()) + 0.02  # 2 cm up
+    m = Motion(poses=poses, trans=trans, contacts=np.zeros((T, 4)))   # model: "no contact"
+    la = JOINT_INDEX["left_ankle"]
+    slide = lambda mm: np.abs(np.diff(mm.joints[:, la, [0, 2]], axis=0)).sum()  # noqa: E731
+    assert slide(remove_foot_sliding(m)) < 0.05 * slide(m)
+    assert slide(remove_foot_sliding(m, floor_contacts=False)) == pytest.approx(slide(m))
+    # a foot well above the floor is left alone
+    lifted = Motion(poses=poses, trans=trans + [0, 0.2, 0], contacts=np.zeros((T, 4)))
+    assert slide(remove_foot_sliding(lifted)) == pytest.approx(slide(lifted))
+
+
 # ---------------------------------------------------------------- CLI
 def _write_wav(path, seconds=3.0, sr=22050, bpm=120):
     t = np.arange(int(seconds * sr)) / sr

@@ -7,6 +7,11 @@ rotations are re-solved with the choreographer's analytic two-bone IK
 (:mod:`magicdance_core.choreo.ik`), keeping the foot's world orientation and
 the knee's bending plane. The correction fades in and out over a few frames
 outside each run so nothing pops.
+
+With ``floor_contacts`` a foot also counts as planted where it is on the floor
+(ankle or toe within 5 cm of its resting height) and slower than ``slide_speed``
+across it: a small model's contact channel misses some of those frames, and a
+foot on the floor that drifts is what reads as skating.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 from ..body.fk import forward_kinematics_matrices
 from ..body.motion_file import Motion
 from ..body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from ..body.skeleton import JOINT_INDEX
+from ..body.skeleton import CONTACT_HEIGHTS, CONTACT_JOINTS, JOINT_INDEX
 
 FEET = {"left": (0, 1, JOINT_INDEX["left_hip"], JOINT_INDEX["left_knee"], JOINT_INDEX["left_ankle"]),
         "right": (2, 3, JOINT_INDEX["right_hip"], JOINT_INDEX["right_knee"], JOINT_INDEX["right_ankle"])}
@@ -27,8 +32,21 @@ def _runs(flag: np.ndarray):
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
 
 
+def _on_floor(pos: np.ndarray, fps: float, margin: float, slide_speed: float) -> np.ndarray:
+    """(T,4) foot joints (CONTACT_JOINTS order) low on the floor and sliding slower than slide_speed."""
+    feet = pos[:, list(CONTACT_JOINTS)]
+    low = feet[..., 1] - np.asarray(CONTACT_HEIGHTS)[None, :] < margin
+    v = np.zeros(feet.shape[:2])
+    if len(feet) > 1:
+        step = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1) * fps
+        v[1:] = step
+        v[:-1] = np.maximum(v[:-1], step)
+    return low & (v < slide_speed)
+
+
 def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, min_run: int = 3,
-                        locked: np.ndarray = None) -> Motion:
+                        locked: np.ndarray = None, floor_contacts: bool = True, floor_margin: float = 0.05,
+                        slide_speed: float = 1.2) -> Motion:
     """A new Motion with planted feet; ``locked`` (T,24) bool marks joints that must not change."""
     from ..choreo.ik import solve_leg
 
@@ -38,8 +56,11 @@ def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, m
     local = axis_angle_to_matrix(poses)
     pos, glob = forward_kinematics_matrices(local, trans)
     changed = False
+    floor = _on_floor(pos, motion.fps, floor_margin, slide_speed) if floor_contacts else None
     for side, (ca, ct, hip, knee, ankle) in FEET.items():
         c = np.maximum(motion.contacts[:, ca], motion.contacts[:, ct]) > threshold
+        if floor is not None:  # CONTACT_JOINTS and the contact channels share the order
+            c |= floor[:, ca] | floor[:, ct]
         target = pos[:, ankle].copy()
         weight = np.zeros(T)
         for a, b in _runs(c):
