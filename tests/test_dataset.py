@@ -112,3 +112,20 @@ def test_cli_dataset_build(cli, tmp_path):
     sh = next(iter_shards(tmp_path / "ds"))
     assert np.all(sh["style"] == idx["styles"].index("waltz"))
     assert sh["contacts"].max() == 1.0 and np.isfinite(sh["poses"]).all()
+
+
+@pytest.mark.slow
+def test_dataset_build_dances_each_song_in_several_styles(tmp_path):
+    from magicdance_core.dataset.build import build_generated
+
+    build_generated(tmp_path / "ds", hours=0.03, seed=5, styles=["hiphop", "house", "ballet"], styles_per_song=3)
+    idx = load_index(tmp_path / "ds")
+    songs = idx["songs"]
+    assert len(songs) >= 3 and len(songs) % 3 == 0
+    first = songs[:3]
+    assert len({s["style"] for s in first}) == 3                      # one song, three styles
+    sh = next(iter_shards(tmp_path / "ds"))
+    a, b = (sh["style"] == idx["styles"].index(s["style"]) for s in first[:2])
+    n = min(a.sum(), b.sum())
+    np.testing.assert_array_equal(sh["music"][a][:n], sh["music"][b][:n])  # the same music ...
+    assert not np.allclose(sh["poses"][a][:n], sh["poses"][b][:n])         # ... danced differently

@@ -20,6 +20,9 @@ def add_arguments(p) -> None:
     b.add_argument("--styles", default=None, help="comma-separated styles (default: all)")
     b.add_argument("--corpus", default=None, help="also use real songs from this folder (scripts/build_corpus.py)")
     b.add_argument("--keep-audio", action="store_true", help="also keep the rendered songs as WAV under OUT/audio")
+    b.add_argument("--styles-per-song", type=int, default=1, metavar="N",
+                   help="dance every song in N different styles, so the style label (not the music) "
+                        "decides the style a model learns (default 1)")
     a = sub.add_parser("aist", help="windows from an AIST++ download")
     a.add_argument("aist_dir", help="folder with motions/*.pkl and wav/*.wav")
     a.add_argument("--out", required=True, help="output folder")
@@ -33,7 +36,7 @@ def run(args, progress) -> int:
 
         styles = [s.strip() for s in args.styles.split(",")] if args.styles else None
         path = build_generated(args.out, hours=args.hours, seed=args.seed, progress=progress, corpus=args.corpus,
-                               styles=styles, keep_audio=args.keep_audio)
+                               styles=styles, keep_audio=args.keep_audio, styles_per_song=args.styles_per_song)
     elif args.dataset_cmd == "aist":
         from ..dataset.build import build_aist
 

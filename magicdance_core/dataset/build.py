@@ -46,8 +46,14 @@ def _add_dance(writer: WindowWriter, analysis, style: str, seed: int, info: dict
 
 
 def build_generated(out_dir, hours: float = 1.0, seed: int = 0, progress=None, *, corpus: Optional[str] = None,
-                    styles=None, song_seconds=(50.0, 95.0), keep_audio: bool = False) -> Path:
-    """Write a dataset of about ``hours`` hours of dance to ``out_dir``; returns index.json's path."""
+                    styles=None, song_seconds=(50.0, 95.0), keep_audio: bool = False,
+                    styles_per_song: int = 1) -> Path:
+    """Write a dataset of about ``hours`` hours of dance to ``out_dir``; returns index.json's path.
+
+    ``styles_per_song`` > 1 dances every song in that many different styles (its own first).
+    Generated songs are written in their style's idiom, so with one style per song the music
+    alone tells the style and a model trained on it learns to ignore the style label.
+    """
     from ..audio.analysis import analyze_music, analyze_samples
     from ..audio.midi_render import render_midi_array
     from .music_gen import generate_song
@@ -56,6 +62,8 @@ def build_generated(out_dir, hours: float = 1.0, seed: int = 0, progress=None, *
     if not hours or hours <= 0:
         raise BadInput("--hours must be positive")
     styles = list(styles or STYLE_NAMES)
+    if styles_per_song < 1:
+        raise BadInput("--styles-per-song must be at least 1")
     for s in styles:
         if s not in STYLE_NAMES:
             raise BadInput(f"unknown style {s!r}; choose from: {', '.join(STYLE_NAMES)}")
@@ -93,6 +101,10 @@ def build_generated(out_dir, hours: float = 1.0, seed: int = 0, progress=None, *
             info = {"source": "generated", "bpm": song.bpm, "meter": song.meter}
         dance_seed = int(seed) * 100003 + i
         _add_dance(writer, analysis, style, dance_seed, info)
+        others = [s for s in styles if s != style and (s != "waltz" or analysis.meter == 3)]  # waltz needs 3/4
+        for extra in rng.permutation(others)[:styles_per_song - 1]:
+            _add_dance(writer, analysis, str(extra), dance_seed, {**info, "restyled_from": style})
+            total += float(analysis.duration_s)
         total += float(analysis.duration_s)
         i += 1
         report("dataset", min(total / target, 0.999), f"{i} songs, {total / 60:.1f} min, {writer.n_windows} windows")
