@@ -37,9 +37,9 @@ class MagicDanceSceneSettings(bpy.types.PropertyGroup):
     style: EnumProperty(name="Style", items=_style_items)
     generator: EnumProperty(
         name="Generator", default="CHOREO",
-        items=[("CHOREO", "Choreographer", "The procedural choreographer (livelier today)"),
-               ("MODEL", "Diffusion model", "The shipped EDGE-style model (under-animated for now, "
-                                            "see benchmarks/motion)")])
+        items=[("CHOREO", "Choreographer", "The procedural choreographer (steadier on the beat today)"),
+               ("MODEL", "Diffusion model", "The shipped EDGE-style model (varied, often in half "
+                                            "time; see benchmarks/motion)")])
     seed: IntProperty(name="Seed", default=0, min=0)
     steps: IntProperty(name="Steps", default=0, min=0, description="Sampling steps (0 = the model's default)")
     beat_markers: BoolProperty(name="Beat markers", default=True, description="Add beat and bar markers")

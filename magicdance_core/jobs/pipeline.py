@@ -33,8 +33,8 @@ class DanceOptions:
     seed: int = 0
     size: int = 512
     yaw_limit_deg: float = 30.0
-    # The procedural choreographer by default: the shipped diffusion checkpoint still moves about
-    # a quarter as much as its training data (benchmarks/motion/RESULTS.md); "model" runs it.
+    # The procedural choreographer by default: it stays on the beat and follows the song's tempo,
+    # which the shipped diffusion model does not yet do reliably (benchmarks/motion/RESULTS.md).
     generator: str = "choreo"
     travel_limit_m: float = 0.15   # pelvis stays within ~this of where the photo's person stands
     animator: str = "puppet"
