@@ -157,6 +157,7 @@ def main() -> int:
         gen_times.append(dt)
         j = m.joints
         joints_all.append(j)
+        body_speed, pelvis_speed = split_speed(j)
         rows.append({
             "song": s.name, "tempo_bpm": round(float(a.tempo_bpm), 1),
             "movement_tempo_bpm": round(metrics.movement_tempo(j), 1),
@@ -164,7 +165,7 @@ def main() -> int:
             "beat_align_fact": round(metrics.beat_align_fact(j, a.beats_s), 4),
             "pfc": round(metrics.pfc(j), 4), "foot_skate": round(metrics.foot_skate_ratio(j), 4),
             "jerk": round(metrics.jerk(j), 1), "joint_speed": round(mean_speed(j), 3),
-            "body_speed_relative_to_pelvis": round(split_speed(j)[0], 3), "pelvis_speed": round(split_speed(j)[1], 3),
+            "body_speed_relative_to_pelvis": round(body_speed, 3), "pelvis_speed": round(pelvis_speed, 3),
             "seconds": round(dt, 2), "frames": m.num_frames,
         })
         print(rows[-1], flush=True)

@@ -343,13 +343,13 @@ class DanceDenoiser(nn.Module):
         if self.cfg.skip_temporal:                   # the same, per temporal frequency
             if z.shape[1] != self.cfg.seq_len:
                 raise ValueError(f"windows must have {self.cfg.seq_len} frames, got {z.shape[1]}")
-            d = self.dct.to(x.dtype)
-            z, f = d @ z, d @ f
+            dct = self.dct.to(x.dtype)
+            z, f = dct @ z, dct @ f
             _, c_skip, c_out = skip_coefficients(a, self.precond_std_freq.to(x.dtype))
         z0 = c_skip * z
         z0 = torch.cat((z0[..., :k] + c_out[..., :k] * f, z0[..., k:]), dim=-1)
         if self.cfg.skip_temporal:
-            z0 = self.dct.to(x.dtype).T @ z0
+            z0 = dct.T @ z0
         return mean + z0 @ basis.T
 
     def _network(self, x: torch.Tensor, times: torch.Tensor, cond: Condition) -> torch.Tensor:
@@ -378,8 +378,16 @@ class DanceDenoiser(nn.Module):
         keep = torch.rand(B, device=x.device, generator=generator) >= cond_drop_prob
         return self.denoise(x, times, self.encode(music, style, keep))
 
-    def guided(self, x, times, cond: Condition, uncond: Condition, weight: float) -> torch.Tensor:
-        """Classifier-free guidance: uncond + w * (cond - uncond), one batched pass."""
+    def guided(self, x, times, cond: Condition, uncond: Condition, weight: float,
+               plain: Optional[Condition] = None, style_weight: float = 0.0) -> torch.Tensor:
+        """Classifier-free guidance: uncond + w * (cond - uncond), one batched pass.
+
+        With ``plain`` (the same music without the style) and ``style_weight`` s > 0, a third
+        row adds s * (cond - plain): guidance towards the chosen style.
+        """
+        if plain is not None and style_weight > 0:
+            c, u, n = self.denoise(torch.cat([x, x, x]), times.repeat(3), cond.cat(uncond).cat(plain)).chunk(3)
+            return u + (c - u) * weight + (c - n) * style_weight
         if weight == 1.0:
             return self.denoise(x, times, cond)
         if weight == 0.0:

@@ -30,7 +30,6 @@ import torch
 from ..progress import ProgressFn, null_progress
 from .model import DanceDenoiser
 from .representation import WINDOW
-from .schedule import cosine_alphas_cumprod  # noqa: F401 - re-exported for older imports
 
 
 @dataclass
@@ -86,7 +85,7 @@ class DDIMSampler:
     def __init__(self, model: DanceDenoiser, settings: Optional[SamplerSettings] = None) -> None:
         self.model = model
         self.settings = settings or SamplerSettings()
-        self.alphas_cumprod = cosine_alphas_cumprod(model.cfg.n_timestep).float()
+        self.alphas_cumprod = model.alphas_cumprod  # the schedule the model was built with
 
     def time_pairs(self, steps: int):
         T = self.model.cfg.n_timestep
@@ -105,13 +104,8 @@ class DDIMSampler:
             c = type(cond)(cond.tokens[sl], cond.hidden[sl])
             u = type(uncond)(uncond.tokens[sl], uncond.hidden[sl])
             times = torch.full((x[sl].shape[0],), t, dtype=torch.long)
-            if plain is not None and style_weight > 0:  # a third row: the same music, no style
-                n = type(plain)(plain.tokens[sl], plain.hidden[sl])
-                xs = x[sl]
-                pc, pu, pn = self.model.denoise(torch.cat([xs, xs, xs]), times.repeat(3), c.cat(u).cat(n)).chunk(3)
-                outs.append(pu + (pc - pu) * weight + (pc - pn) * style_weight)
-            else:
-                outs.append(self.model.guided(x[sl], times, c, u, weight))
+            n = type(plain)(plain.tokens[sl], plain.hidden[sl]) if plain is not None else None
+            outs.append(self.model.guided(x[sl], times, c, u, weight, plain=n, style_weight=style_weight))
         return torch.cat(outs).clamp(-1.0, 1.0)
 
     @torch.no_grad()

@@ -29,14 +29,12 @@ from typing import Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import BadInput
 from ..fileio import PathLike, atomic_path, atomic_write_text
 from ..progress import ProgressFn, null_progress
 from .model import DanceDenoiser, DenoiserConfig, parameter_count
 from .representation import FRAME_DIM, Normalizer, arrays_to_features
-from .schedule import cosine_alphas_cumprod
 
 LOSS_WEIGHTS = (0.636, 2.964, 0.646, 10.942)  # EDGE: recon, velocity, FK, foot
 LOSS_NAMES = ("recon", "velocity", "fk", "foot")
@@ -303,7 +301,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
     model = DanceDenoiser(mcfg)
     if init is not None:
         model.load_state_dict(init.model.state_dict())
-    elif mcfg.skip:
+    elif mcfg.skip and state is None:  # resuming loads the fitted axes with the weights
         from .schedule import frequency_stds, principal_axes
 
         windows = normalizer.normalize(data.motion)
@@ -329,7 +327,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
     motion_n = torch.from_numpy(normalizer.normalize(data.motion))
     music_n = torch.from_numpy(((data.music - music_mean) / music_std).astype(np.float32))
     style_t = torch.from_numpy(np.where(data.style < 0, mcfg.num_styles, data.style)).long()
-    ac = cosine_alphas_cumprod(mcfg.n_timestep).float()
+    ac = model.alphas_cumprod
     losses = Losses(normalizer)
     N = len(motion_n)
 
