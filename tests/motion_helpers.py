@@ -21,7 +21,10 @@ def synthetic_windows(n=24, window=150, seed=0):
         ph = rng.uniform(0, 2 * np.pi)
         beat = np.sin(2 * np.pi * bpm / 60 * t + ph)
         music[i, :, 0] = beat
-        music[i, :, 1:] = rng.normal(0, 0.1, (window, 34))
+        music[i, :, 1:34] = rng.normal(0, 0.1, (window, 33))
+        # EDGE's beat column: a one-hot where the beat-like feature peaks
+        peaks = (beat[1:-1] > beat[:-2]) & (beat[1:-1] >= beat[2:])
+        music[i, 1:-1, 34] = peaks
         style[i] = i % 3
         amp = 0.3 + 0.2 * style[i]
         poses[i, :, 16, 2] = amp * beat           # left shoulder

@@ -179,11 +179,16 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
 
     cfg = lm.cfg
     if music_features is None:
-        if cfg.music_feature != "edge35":
+        if cfg.music_feature not in ("edge35", "edge35+beat"):
             raise MissingModel(f"this checkpoint needs {cfg.music_feature} music features "
                                "(EDGE's Jukebox features: install the optional 'jukebox' extra; "
                                "note Jukebox's licence is non-commercial)")
-        music_features = getattr(analysis, "edge35", None)
+        from .music_input import features as music_input
+
+        edge35 = np.asarray(getattr(analysis, "edge35", np.zeros((0, 35))), np.float32)
+        if edge35.ndim != 2 or edge35.shape[1] != 35:
+            raise BadInput(f"music analysis features must be (T,35), got {edge35.shape}")
+        music_features = music_input(cfg.music_feature, edge35, float(getattr(analysis, "fps", 30.0)))
     feats = np.asarray(music_features, np.float32)
     if feats.ndim != 2 or feats.shape[1] != cfg.cond_feature_dim or len(feats) < 1:
         raise BadInput(f"music features must be (T,{cfg.cond_feature_dim}), got {feats.shape}")
@@ -243,6 +248,11 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
             out[:, floor] = gaussian_filter1d(out[:, floor], cfg.smooth_travel, axis=0, mode="nearest")
     out = apply(out, cons)
     poses, trans, contacts = features_to_arrays(out)
+    if cfg.max_root_turn > 0:
+        from .turnlimit import limit_root_turn
+
+        pinned = cons.mask[:, ROT_START:ROT_START + 6].any(axis=1) if cons is not None else None
+        poses = limit_root_turn(poses, cfg.max_root_turn, pinned)
     poses = apply_root_yaw(poses, cons)
     motion = Motion(poses=poses, trans=trans, contacts=contacts)
     if foot_fix:

@@ -47,7 +47,7 @@ class DenoiserConfig:
     frames_per_token: int = 1           # >1 packs consecutive frames into one token (CPU speed)
     dropout: float = 0.1
     style_names: List[str] = field(default_factory=list)  # empty: no style condition
-    music_feature: str = "edge35"       # or "jukebox"
+    music_feature: str = "edge35"       # "edge35+beat" (adds a beat clock) or "jukebox": music_input.py
     edge_frame: bool = False            # outputs in EDGE's Z-up frame (released weights)
     n_timestep: int = 1000
     cond_drop_prob: float = 0.25
@@ -71,6 +71,9 @@ class DenoiserConfig:
     # Extra smoothing (frames) of the pelvis's floor position (x, z) only: travel across the
     # floor is slow, and its min-max range (metres) makes a small normalised error a visible wobble.
     smooth_travel: float = 0.0
+    # Sampling only: the pelvis turns at most this many degrees per frame (0: off); removes
+    # snap turns, see turnlimit.py. The training dances never exceed ~22.
+    max_root_turn: float = 0.0
 
     @property
     def tokens(self) -> int:

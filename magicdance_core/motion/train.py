@@ -256,6 +256,23 @@ def plot_losses(history: list, path: Path) -> None:
     plt.close(fig)
 
 
+def grown_music_input(state: dict, old: DenoiserConfig, new: DenoiserConfig) -> dict:
+    """``state`` with the music input projection widened from old's features to new's.
+
+    The new columns start at zero, so the grown model computes exactly what the old one
+    did until training teaches it to use them (fine-tuning a checkpoint onto
+    ``edge35+beat``). Columns are per packed frame: [frame 0 features, frame 1 features, ...].
+    """
+    f0, f1, p = old.cond_feature_dim, new.cond_feature_dim, new.frames_per_token
+    if f0 == f1:
+        return state
+    w = state["cond_projection.weight"]
+    grown = torch.zeros(w.shape[0], f1 * p, dtype=w.dtype)
+    for i in range(p):
+        grown[:, i * f1:i * f1 + f0] = w[:, i * f0:(i + 1) * f0]
+    return {**state, "cond_projection.weight": grown}
+
+
 # ---------------------------------------------------------------- the loop
 def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bool = False,
           progress: Optional[ProgressFn] = None) -> dict:
@@ -267,6 +284,10 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
     torch.set_num_threads(max(1, int(s.threads)))
     data = load_dataset(data_dir, progress)
     mcfg = copy.deepcopy(cfg.model)
+    if mcfg.music_feature == "edge35+beat" and data.music.shape[-1] == 35:
+        from .music_input import add_beat_clock
+
+        data.music = add_beat_clock(data.music)
     if data.music.shape[-1] != mcfg.cond_feature_dim:
         raise BadInput(f"dataset music has {data.music.shape[-1]} features, config expects {mcfg.cond_feature_dim}")
     if data.motion.shape[1] != mcfg.seq_len:
@@ -284,14 +305,21 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
         from .api import load_model
 
         init = load_model(s.init_from)
-        if init.cfg.to_dict() != {**mcfg.to_dict(), "style_names": init.cfg.style_names} or init.music_mean is None:
+        music_keys = {"music_feature": mcfg.music_feature, "cond_feature_dim": mcfg.cond_feature_dim}
+        grow = init.cfg.music_feature == "edge35" and mcfg.music_feature == "edge35+beat"
+        same = {**init.cfg.to_dict(), **(music_keys if grow else {})}
+        if same != {**mcfg.to_dict(), "style_names": init.cfg.style_names} or init.music_mean is None:
             raise BadInput(f"--init-from checkpoint {s.init_from} does not match the config's model")
-        mcfg = copy.deepcopy(init.cfg)
+        mcfg = DenoiserConfig.from_dict({**init.cfg.to_dict(), **music_keys})
     if state is not None:
         normalizer = Normalizer(state["norm_min"].numpy(), state["norm_max"].numpy())
         music_mean, music_std = state["music_mean"].numpy(), state["music_std"].numpy()
     elif init is not None:
         normalizer, music_mean, music_std = init.normalizer, init.music_mean, init.music_std
+        if len(music_mean) < mcfg.cond_feature_dim:  # grown input: statistics of the new columns
+            flat = data.music.reshape(-1, data.music.shape[-1])[:, len(music_mean):]
+            music_mean = np.concatenate([music_mean, flat.mean(0)])
+            music_std = np.concatenate([music_std, np.maximum(flat.std(0), 1e-4)])
     else:
         normalizer = Normalizer.fit(data.motion)
         flat = data.music.reshape(-1, data.music.shape[-1])
@@ -300,7 +328,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
     torch.manual_seed(s.seed)
     model = DanceDenoiser(mcfg)
     if init is not None:
-        model.load_state_dict(init.model.state_dict())
+        model.load_state_dict(grown_music_input(init.model.state_dict(), init.cfg, mcfg))
     elif mcfg.skip and state is None:  # resuming loads the fitted axes with the weights
         from .schedule import frequency_stds, principal_axes
 

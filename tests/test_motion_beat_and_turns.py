@@ -1,0 +1,159 @@
+"""Beat clock music features (and fine-tuning a checkpoint onto them), the pelvis turn limit."""
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from magicdance_core.body.rotations import axis_angle_to_quat
+from magicdance_core.errors import BadInput
+from magicdance_core.motion.api import DEFAULT_CHECKPOINT, generate_dance, load_model
+from magicdance_core.motion.model import DenoiserConfig
+from magicdance_core.motion.music_input import BEAT_COLUMN, add_beat_clock, beat_clock
+from magicdance_core.motion.sampler import split_windows
+from magicdance_core.motion.train import TrainConfig, TrainSettings, train
+from magicdance_core.motion.turnlimit import limit_root_turn, max_turn_deg
+
+sys.path.insert(0, str(Path(__file__).parent))
+from motion_helpers import write_dataset  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- beat clock
+def test_beat_clock_ramps_through_every_beat_and_knows_the_tempo():
+    x = np.zeros(150)
+    x[7::15] = 1  # 120 bpm at 30 fps, first beat at frame 7
+    c = beat_clock(x)
+    assert c.shape == (150, 3)
+    np.testing.assert_allclose(c[7::15, 0], 0, atol=1e-6)        # on a beat: phase 0
+    np.testing.assert_allclose(c[7::15, 1], 1, atol=1e-6)
+    np.testing.assert_allclose(c[:, 2], 0.5, atol=1e-6)           # beat length in seconds
+    # before the first beat the clock is extrapolated: frame 0 is 8/15 of a beat in
+    np.testing.assert_allclose(c[0, :2], [np.sin(2 * np.pi * 8 / 15), np.cos(2 * np.pi * 8 / 15)], atol=1e-6)
+    one = np.zeros(150)
+    one[40] = 1
+    assert not beat_clock(one).any()                              # one beat: tempo unknown
+    assert not beat_clock(np.zeros(150)).any()
+
+
+def test_song_clock_equals_window_clocks_so_overlapping_windows_agree():
+    rng = np.random.default_rng(0)
+    song = rng.normal(0, 1, (900, 35)).astype(np.float32)
+    song[:, BEAT_COLUMN] = 0
+    song[3::14, BEAT_COLUMN] = 1
+    whole = split_windows(add_beat_clock(song), 150)
+    per_window = add_beat_clock(split_windows(song, 150))
+    assert per_window.shape == whole.shape and whole.shape[-1] == 38
+    np.testing.assert_allclose(per_window, whole, atol=1e-5)
+    np.testing.assert_array_equal(whole[..., :35], split_windows(song, 150))
+
+
+# ---------------------------------------------------------------- fine-tune onto the clock
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("beat")
+    data = write_dataset(root / "data", n=16)
+    model = DenoiserConfig(name="tiny", latent_dim=64, ff_size=128, num_layers=2, num_heads=4, frames_per_token=2)
+    settings = TrainSettings(steps=8, batch_size=8, save_every=8, warmup=2, lr=1e-3, threads=1)
+    train(data, TrainConfig(model, settings), root / "run")
+    return types.SimpleNamespace(root=root, data=data, model=model, settings=settings,
+                                 ckpt=root / "run" / "model.safetensors")
+
+
+def _song(frames=240, bpm=120.0, seed=0):
+    rng = np.random.default_rng(seed)
+    f = rng.normal(0, 0.2, (frames, 35)).astype(np.float32)
+    f[:, BEAT_COLUMN] = 0
+    f[::int(round(1800 / bpm)), BEAT_COLUMN] = 1
+    return types.SimpleNamespace(edge35=f, source_sha256=f"song{seed}", duration_s=frames / 30.0)
+
+
+def test_fine_tune_onto_the_beat_clock_starts_from_the_same_dance(tiny, tmp_path):
+    beat_model = DenoiserConfig(**{**tiny.model.__dict__, "music_feature": "edge35+beat", "cond_feature_dim": 38})
+    cfg = TrainConfig(beat_model, TrainSettings(**{**tiny.settings.__dict__, "steps": 0, "init_from": str(tiny.ckpt)}))
+    train(tiny.data, cfg, tmp_path / "zero")
+    grown = load_model(tmp_path / "zero" / "model.safetensors")
+    assert grown.cfg.music_feature == "edge35+beat" and len(grown.music_mean) == 38
+    song = _song()
+    a = generate_dance(song, seed=2, steps=4, checkpoint=tiny.ckpt, foot_fix=False)
+    b = generate_dance(song, seed=2, steps=4, checkpoint=tmp_path / "zero" / "model.safetensors", foot_fix=False)
+    np.testing.assert_allclose(b.joints, a.joints, atol=1e-4)     # new inputs start at zero weight
+    cfg.train.steps = 4
+    train(tiny.data, cfg, tmp_path / "more")
+    w = load_model(tmp_path / "more" / "model.safetensors").model.state_dict()["cond_projection.weight"]
+    assert w[:, 35:38].abs().max() > 0 and w[:, 73:76].abs().max() > 0  # training uses the clock
+    c = generate_dance(song, seed=2, steps=4, checkpoint=tmp_path / "more" / "model.safetensors")
+    assert c.num_frames == 240 and np.isfinite(c.joints).all()
+
+
+def test_fine_tune_onto_a_different_model_is_refused(tiny, tmp_path):
+    other = DenoiserConfig(**{**tiny.model.__dict__, "latent_dim": 32, "music_feature": "edge35+beat",
+                              "cond_feature_dim": 38})
+    with pytest.raises(BadInput, match="does not match"):
+        train(tiny.data, TrainConfig(other, TrainSettings(steps=1, init_from=str(tiny.ckpt))), tmp_path / "bad")
+
+
+# ---------------------------------------------------------------- turn limit
+def _yaw_poses(yaw_deg):
+    p = np.zeros((len(yaw_deg), 24, 3))
+    p[:, 0, 1] = np.radians(yaw_deg)
+    return p
+
+
+def _yaw_of(poses):
+    q = axis_angle_to_quat(poses[:, 0])
+    return np.degrees(2 * np.arctan2(q[:, 2], q[:, 0]))
+
+
+def test_turn_limit_spreads_a_snap_turn_and_leaves_slow_turns_alone():
+    yaw = np.concatenate([np.linspace(0, 30, 50), np.full(50, 170.0)])  # 140 degree snap at frame 50
+    poses = _yaw_poses(yaw)
+    out = limit_root_turn(poses, 20.0)
+    assert max_turn_deg(poses) > 130 and max_turn_deg(out) <= 20.0 + 1e-6
+    np.testing.assert_allclose(_yaw_of(out)[:40], yaw[:40], atol=1e-9)   # far from the snap: as sampled
+    np.testing.assert_allclose(_yaw_of(out)[60:], yaw[60:], atol=1e-9)
+    assert 80 < _yaw_of(out)[49:51].mean() < 120                        # the turn is centred on the snap
+    np.testing.assert_array_equal(out[:, 1:], poses[:, 1:])             # only the pelvis changes
+    slow = _yaw_poses(np.linspace(0, 300, 100))
+    np.testing.assert_array_equal(limit_root_turn(slow, 20.0), slow)    # bit for bit
+
+
+def test_turn_limit_keeps_pinned_frames_exactly():
+    yaw = np.concatenate([np.zeros(30), np.full(30, 150.0)])
+    poses = _yaw_poses(yaw)
+    pinned = np.zeros(60, bool)
+    pinned[[28, 29, 31]] = True
+    out = limit_root_turn(poses, 20.0, pinned)
+    np.testing.assert_allclose(out[pinned, 0], poses[pinned, 0], atol=1e-12)
+    free = np.ones(59, bool)
+    free[[29, 30]] = False   # the snap between pinned frames 29 and 31 must happen at 30
+    q = axis_angle_to_quat(out[:, 0])
+    steps = np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(q[1:] * q[:-1], -1)), 0, 1)))
+    assert steps[free].max() <= 20.0 + 1e-6
+
+
+def test_shipped_checkpoint_limits_pelvis_turns(tmp_path):
+    lm = load_model(DEFAULT_CHECKPOINT)
+    assert 0 < lm.cfg.max_root_turn <= 25
+    m = generate_dance(_song(600, bpm=128, seed=3), seed=1)
+    assert max_turn_deg(m.poses) <= lm.cfg.max_root_turn + 1e-3
+
+
+def test_set_sampling_changes_only_sampling_fields(tiny, tmp_path):
+    ck = tmp_path / "m.safetensors"
+    ck.write_bytes(tiny.ckpt.read_bytes())
+    script = str(ROOT / "scripts" / "set_sampling.py")
+    r = subprocess.run([sys.executable, script, str(ck), "max_root_turn=18", "smooth=0.5"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    after = load_model(ck)
+    assert after.cfg.max_root_turn == 18 and after.cfg.smooth == 0.5
+    before = load_model(tiny.ckpt)
+    for (k, v), w in zip(before.model.state_dict().items(), after.model.state_dict().values()):
+        assert torch.equal(v, w), k
+    r = subprocess.run([sys.executable, script, str(ck), "latent_dim=12"], capture_output=True, text=True)
+    assert r.returncode == 2 and "settable" in r.stderr and "Traceback" not in r.stderr
