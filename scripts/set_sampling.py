@@ -3,7 +3,7 @@
     .venv/bin/python scripts/set_sampling.py magicdance_core/motion/checkpoints/default.safetensors \
         max_root_turn=20 smooth=1.0
 
-Only fields that training never reads may change (the list below): they tune what
+Only fields that training never reads may change (``DenoiserConfig.SAMPLING_FIELDS``): they tune what
 ``generate_dance`` does after the network (smoothing, guidance, the pelvis turn limit).
 The config in the safetensors metadata and the ``.json`` beside it (when present) are
 rewritten atomically.
@@ -18,7 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SAMPLING_ONLY = {"smooth", "smooth_travel", "style_guidance", "guidance_weight", "max_root_turn"}
 
 
 def main(argv) -> int:
@@ -26,6 +25,9 @@ def main(argv) -> int:
     from safetensors.torch import save_file
 
     from magicdance_core.fileio import atomic_path, atomic_write_text
+    from magicdance_core.motion.model import DenoiserConfig
+
+    SAMPLING_ONLY = set(DenoiserConfig.SAMPLING_FIELDS)
 
     if len(argv) < 2:
         print(__doc__.strip().splitlines()[0], file=sys.stderr)

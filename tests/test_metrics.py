@@ -80,6 +80,14 @@ def test_movement_tempo_follows_the_beat(bpm):
     assert M.movement_tempo(j, FPS) == pytest.approx(bpm, rel=0.04)
 
 
+def test_half_time_dancing_follows_the_tempo_but_a_third_does_not():
+    P = 60.0 * FPS / 120.0
+    half = M.movement_tempo(hit_the_beats(900, 2 * P), FPS)       # every other beat
+    assert half == pytest.approx(60.0, rel=0.04)
+    assert M.tempo_follows(120.0, half) and M.tempo_follows(120.0, 240.0) and M.tempo_follows(120.0, 123.0)
+    assert not M.tempo_follows(120.0, 40.0) and not M.tempo_follows(120.0, 90.0) and not M.tempo_follows(120.0, 0.0)
+
+
 # ---------------------------------------------------------------- physical
 def test_static_body_is_clean():
     j = standing(60)

@@ -157,3 +157,63 @@ def test_set_sampling_changes_only_sampling_fields(tiny, tmp_path):
         assert torch.equal(v, w), k
     r = subprocess.run([sys.executable, script, str(ck), "latent_dim=12"], capture_output=True, text=True)
     assert r.returncode == 2 and "settable" in r.stderr and "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------- beat sync
+def _accented(T=300, period=15.0, offset=5.0):
+    """A body that swings its arms and rests every ``period`` frames, first rest at ``offset``."""
+    t = np.arange(T)
+    phase = (t - offset) / period
+    p = np.zeros((T, 24, 3))
+    p[:, 16, 2] = 0.4 * (1 - np.cos(np.pi * phase))   # shoulders: still at whole phases only
+    p[:, 17, 2] = -0.4 * (1 - np.cos(np.pi * phase))
+    trans = np.zeros((T, 3))
+    trans[:, 1] = 0.95
+    return p, trans, np.ones((T, 4))
+
+
+def test_beat_sync_moves_accents_onto_the_beats():
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.motion.beatsync import accents, beat_sync
+
+    poses, trans, contacts = _accented(offset=5.0)   # accents 5 frames off the beat
+    j = forward_kinematics(poses, trans)
+    acc = accents(j)
+    beats_s = np.arange(0, 300, 15) / 30.0          # beats at frames 0, 15, 30, ...
+    assert len(acc) >= 15 and np.abs((acc % 15) - 5).max() <= 1
+    p2, t2, c2 = beat_sync(poses, trans, contacts, j, beats_s)
+    acc2 = accents(forward_kinematics(p2, t2))
+    off = np.minimum(acc2 % 15, 15 - acc2 % 15)
+    inner = (acc2 > 20) & (acc2 < 280)
+    assert inner.sum() >= 15 and off[inner].max() <= 1
+    assert p2.shape == poses.shape and c2.shape == contacts.shape
+
+
+def test_beat_sync_keeps_pinned_frames_and_can_be_off():
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.motion.beatsync import beat_sync
+
+    poses, trans, contacts = _accented(offset=6.0)
+    j = forward_kinematics(poses, trans)
+    beats_s = np.arange(0, 300, 15) / 30.0
+    pinned = np.zeros(300, bool)
+    pinned[100:130] = True
+    p2, t2, _ = beat_sync(poses, trans, contacts, j, beats_s, pinned=pinned)
+    np.testing.assert_array_equal(p2[pinned], poses[pinned])
+    np.testing.assert_array_equal(t2[pinned], trans[pinned])
+    assert np.abs(p2[:90] - poses[:90]).max() > 1e-2
+    p3, t3, c3 = beat_sync(poses, trans, contacts, j, beats_s, strength=0.0)
+    assert p3 is poses and t3 is trans
+
+
+def test_generate_dance_beat_sync_switch(tiny, tmp_path):
+    ck = tmp_path / "m.safetensors"
+    ck.write_bytes(tiny.ckpt.read_bytes())
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "set_sampling.py"), str(ck), "beat_sync=1"], check=True,
+                   capture_output=True)
+    song = _song(300)
+    song.beats_s = np.arange(0, 10, 0.5)
+    on = generate_dance(song, seed=1, steps=3, checkpoint=ck)
+    off = generate_dance(song, seed=1, steps=3, checkpoint=ck, beat_sync=False)
+    assert on.meta["beat_sync"] == 1.0 and off.meta["beat_sync"] == 0.0
+    assert np.abs(on.poses - off.poses).max() > 1e-3

@@ -13,7 +13,10 @@ and run (from the repository root)
 Protocol: each song is analysed whole (``analyze_music``), its first 30 s are
 danced (seed 0, no style, default steps) and measured with
 ``magicdance_core.metrics``: beat alignment (Bailando and FACT variants), PFC,
-foot-skate ratio, jerk, movement tempo vs the song's tempo; Div_k across the
+foot-skate ratio, jerk, movement tempo vs the song's tempo (and whether it is the
+song's, half or double: ``metrics.tempo_follows``, over 3 seeds per song, with the
+training corpus's own rate as the reference), pops (frames where a joint moves
+> 0.25 m), the pelvis's fastest turn; Div_k across the
 songs and across 5 seeds on the first song; a style check (kinetic-feature
 distance between styles vs between seeds). Speed: seconds to generate 30 s
 with the default checkpoint (model already loaded, analysis given), and the
@@ -109,6 +112,45 @@ def corpus_speed(folder, style_names) -> dict:
     return out
 
 
+def corpus_tempo(folder, every: int = 3) -> dict:
+    """Movement tempo of the training dances vs their songs' tempo (every ``every``-th 5 s window).
+
+    The reference for the generated dances' tempo figures: the corpus's own dances mark the
+    beat, half time or double time this often (5 s windows give a noisier tempo than 30 s).
+    """
+    import glob
+
+    from magicdance_core import metrics
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.body.skeleton import REST_OFFSETS
+
+    index = Path(folder) / "index.json"
+    if not index.is_file():
+        return {}
+    songs = json.loads(index.read_text()).get("songs", [])
+    pairs = []
+    for f in sorted(glob.glob(str(Path(folder) / "*.npz"))):
+        with np.load(f) as z:
+            if "song" not in z.files:
+                continue
+            for i in range(0, len(z["poses"]), every):
+                s = int(z["song"][i])
+                if 0 <= s < len(songs) and songs[s].get("bpm"):
+                    j = forward_kinematics(z["poses"][i], z["trans"][i], REST_OFFSETS)
+                    pairs.append((float(songs[s]["bpm"]), metrics.movement_tempo(j)))
+    if not pairs:
+        return {}
+    p = np.array(pairs)
+    return {"windows": len(p), "tempo_correlation": round(float(np.corrcoef(p.T)[0, 1]), 3),
+            "tempo_follow_fraction": round(float(np.mean([metrics.tempo_follows(a, b) for a, b in p])), 3)}
+
+
+def pops(joints, limit_m: float = 0.25) -> int:
+    """Frames where some joint moves more than ``limit_m`` (8 m/s): a visible pop."""
+    j = np.asarray(joints)
+    return int((np.linalg.norm(np.diff(j, axis=0), axis=-1).max(axis=-1) > limit_m).sum())
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--songs", default="/tmp/songs", help="folder holding the extracted Debian packages")
@@ -118,6 +160,7 @@ def main() -> int:
     ap.add_argument("--edge-steps-measured", type=int, default=3)
     ap.add_argument("--edge-full", action="store_true")
     ap.add_argument("--data", default="/work/corpus_v1", help="training corpus: its mean joint speed is the reference")
+    ap.add_argument("--tempo-seeds", type=int, default=3, help="seeds per song for the tempo and pop counts")
     ap.add_argument("--cache", default="/tmp/motion_bench_cache", help="analyses are cached here (music.json)")
     args = ap.parse_args()
 
@@ -128,6 +171,7 @@ def main() -> int:
     from magicdance_core.motion.api import DEFAULT_CHECKPOINT, DEFAULT_STEPS, generate_dance, load_model
     from magicdance_core.motion.model import DanceDenoiser, edge_config, parameter_count
     from magicdance_core.motion.sampler import DDIMSampler, SamplerSettings, split_windows
+    from magicdance_core.motion.turnlimit import max_turn_deg
 
     ckpt = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
     steps = args.steps or DEFAULT_STEPS
@@ -158,9 +202,18 @@ def main() -> int:
         j = m.joints
         joints_all.append(j)
         body_speed, pelvis_speed = split_speed(j)
+        # tempo and pops over more seeds: one 30 s dance's tempo is a noisy estimate
+        extra = [generate_dance(a, seed=k, steps=steps, checkpoint=ckpt) for k in range(1, args.tempo_seeds)]
+        tempos = [metrics.movement_tempo(x.joints) for x in [m] + extra]
         rows.append({
             "song": s.name, "tempo_bpm": round(float(a.tempo_bpm), 1),
+            "movement_tempo_bpm_seeds": [round(t, 1) for t in tempos],
+            "tempo_follows_seeds": [bool(metrics.tempo_follows(a.tempo_bpm, t)) for t in tempos],
+            "pop_frames_seeds": [pops(x.joints) for x in [m] + extra],
+            "max_pelvis_turn_deg_seeds": round(max(max_turn_deg(x.poses) for x in [m] + extra), 1),
             "movement_tempo_bpm": round(metrics.movement_tempo(j), 1),
+            "tempo_follows": bool(metrics.tempo_follows(a.tempo_bpm, metrics.movement_tempo(j))),
+            "pop_frames": pops(j), "max_pelvis_turn_deg": round(max_turn_deg(m.poses), 1),
             "beat_align_bailando": round(metrics.beat_align_bailando(j, a.beats_s), 4),
             "beat_align_fact": round(metrics.beat_align_fact(j, a.beats_s), 4),
             "pfc": round(metrics.pfc(j), 4), "foot_skate": round(metrics.foot_skate_ratio(j), 4),
@@ -221,6 +274,14 @@ def main() -> int:
         "joint_speed_generated_by_style": style_speed,
         "joint_speed_data_by_style": {k: v for k, v in data_speed.items() if k in style_names},
         "tempo_correlation_song_vs_movement": round(float(np.corrcoef(tempo_pairs.T)[0, 1]), 3),
+        "tempo_follow_fraction": round(float(np.mean([f for r in rows for f in r["tempo_follows_seeds"]])), 3),
+        "tempo_correlation_all_seeds": round(float(np.corrcoef(
+            [[r["tempo_bpm"], t] for r in rows for t in r["movement_tempo_bpm_seeds"]], rowvar=False)[0, 1]), 3),
+        "tempo_dances": int(sum(len(r["tempo_follows_seeds"]) for r in rows)),
+        "tempo_data_reference": corpus_tempo(args.data),
+        "pop_frames": int(sum(sum(r["pop_frames_seeds"]) for r in rows)),
+        "pop_frames_of": int(sum((r["frames"] - 1) * len(r["pop_frames_seeds"]) for r in rows)),
+        "max_pelvis_turn_deg": float(max(r["max_pelvis_turn_deg_seeds"] for r in rows)),
         "seconds_30s_default_median": round(small_30, 2),
         "seconds_30s_default_max": round(float(np.max(gen_times)), 2),
         "edge_parameters": parameter_count(edge),

@@ -45,16 +45,31 @@ def resample_motion_arrays(poses, trans, src_fps: float, dst_fps: float, contact
     if abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1:
         k = int(round(ratio))
         return poses[::k], trans[::k], None if contacts is None else np.asarray(contacts)[::k]
-    t = resample_indices(T, src_fps, dst_fps)
+    return sample_at(poses, trans, resample_indices(T, src_fps, dst_fps), contacts)
+
+
+def sample_at(poses, trans, times, contacts=None):
+    """The motion at fractional frame ``times`` (N,): slerped rotations, linear trans/contacts.
+
+    A whole-number time returns that frame exactly (bit for bit), so frames a caller
+    pins to themselves keep their values.
+    """
+    poses = np.asarray(poses, dtype=np.float64)
+    trans = np.asarray(trans, dtype=np.float64)
+    T = len(poses)
+    t = np.clip(np.asarray(times, dtype=np.float64), 0, T - 1)
     i0 = np.minimum(np.floor(t).astype(int), T - 1)
     i1 = np.minimum(i0 + 1, T - 1)
     f = (t - i0)[:, None]
+    whole = f[:, 0] == 0
     q = quat_make_continuous(axis_angle_to_quat(poses), axis=0)
-    qi = slerp(q[i0], q[i1], f[:, :, None])
-    out_poses = quat_to_axis_angle(qi)
+    out_poses = quat_to_axis_angle(slerp(q[i0], q[i1], f[:, :, None]))
+    out_poses[whole] = poses[i0[whole]]
     out_trans = trans[i0] * (1 - f) + trans[i1] * f
+    out_trans[whole] = trans[i0[whole]]
     out_contacts = None
     if contacts is not None:
         c = np.asarray(contacts, dtype=np.float64)
         out_contacts = c[i0] * (1 - f) + c[i1] * f
+        out_contacts[whole] = c[i0[whole]]
     return out_poses, out_trans, out_contacts

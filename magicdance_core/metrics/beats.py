@@ -143,3 +143,14 @@ def movement_tempo(joints: np.ndarray, fps: float = 30.0, min_bpm: float = 40.0,
     shift = 0.5 * (a - c) / den if abs(den) > 1e-12 else 0.0
     lag = best + float(np.clip(shift, -0.5, 0.5))
     return float(60.0 * fps / lag)
+
+
+def tempo_follows(song_bpm: float, movement_bpm: float, tol: float = 0.08) -> bool:
+    """True when the dance moves at the song's tempo, half of it or twice it (within ``tol``).
+
+    Dancers mark every beat, every other beat (half time) or every half beat; any of these
+    follows the song. A movement tempo at 1/3, 3/4 or unrelated to the song's does not.
+    """
+    if song_bpm <= 0 or movement_bpm <= 0:
+        return False
+    return any(abs(movement_bpm / (song_bpm * k) - 1.0) <= tol for k in (0.5, 1.0, 2.0))

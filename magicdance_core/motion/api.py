@@ -125,7 +125,8 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
                    constraints: Optional[Constraints] = None, guidance: Optional[float] = None,
                    eta: float = 1.0, checkpoint: Optional[PathLike] = None, foot_fix: bool = True,
                    smooth: Optional[float] = None, music_features: Optional[np.ndarray] = None,
-                   generator: str = "model", progress: Optional[ProgressFn] = None) -> Motion:
+                   generator: str = "model", beat_sync: Optional[bool] = None,
+                   progress: Optional[ProgressFn] = None) -> Motion:
     """A dance for ``music`` (a song path or a MusicAnalysis), 30 fps, as long as the song.
 
     ``style``: one of the choreographer's STYLES or None; ``seed``: same seed, same dance;
@@ -136,7 +137,9 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     constraints are written (default: the checkpoint's ``smooth``; a few-step small model
     leaves frame-to-frame jitter); 0 = off;
     ``music_features``: (T,F) features for checkpoints not using edge35 (e.g. Jukebox);
-    ``generator``: "model" (the diffusion model) or "choreo" (the procedural choreographer).
+    ``generator``: "model" (the diffusion model) or "choreo" (the procedural choreographer);
+    ``beat_sync``: retime the dance so its accents land on the beats (default: the
+    checkpoint's ``beat_sync`` strength; False = off; constrained frames never move).
     """
     progress = progress or null_progress
     if generator not in GENERATORS:
@@ -150,7 +153,7 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     analysis = _analysis(music, progress)
     return _generate(lm, analysis, _music_sha(analysis, music), style=style, seed=seed, steps=steps,
                      constraints=constraints, guidance=guidance, eta=eta, foot_fix=foot_fix,
-                     smooth=smooth, music_features=music_features, progress=progress)
+                     smooth=smooth, music_features=music_features, beat_sync=beat_sync, progress=progress)
 
 
 def _fallback(music, style, seed, constraints, progress, reason: str = "no motion checkpoint") -> Motion:
@@ -172,7 +175,7 @@ def _fallback(music, style, seed, constraints, progress, reason: str = "no motio
 
 
 def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, constraints, guidance, eta,
-              foot_fix, smooth, music_features, progress) -> Motion:
+              foot_fix, smooth, music_features, progress, beat_sync=None) -> Motion:
     import torch
 
     from .sampler import DDIMSampler, SamplerSettings, join_windows, split_windows
@@ -254,6 +257,16 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
         pinned = cons.mask[:, ROT_START:ROT_START + 6].any(axis=1) if cons is not None else None
         poses = limit_root_turn(poses, cfg.max_root_turn, pinned)
     poses = apply_root_yaw(poses, cons)
+    sync = cfg.beat_sync if beat_sync is None else (cfg.beat_sync or 1.0) * bool(beat_sync)
+    beats = getattr(analysis, "beats_s", None)
+    if sync > 0 and beats is not None and len(beats) >= 2:
+        from .beatsync import beat_sync as retime
+
+        pinned = None
+        if cons is not None:
+            pinned = cons.mask.any(axis=1) | np.isfinite(cons.root_yaw)
+        joints = Motion(poses=poses, trans=trans, contacts=contacts).joints
+        poses, trans, contacts = retime(poses, trans, contacts, joints, beats, fps=30.0, strength=sync, pinned=pinned)
     motion = Motion(poses=poses, trans=trans, contacts=contacts)
     if foot_fix:
         from .footfix import remove_foot_sliding
@@ -266,5 +279,6 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
                         "checkpoint_sha256": lm.sha256, "seed": int(seed), "style": style or "none",
                         "music_sha256": music_sha, "steps": settings.steps, "guidance": settings.guidance,
                         "eta": settings.eta, "smooth": float(smooth or 0.0), "foot_fix": bool(foot_fix),
+                        "beat_sync": float(sync),
                         "version": __version__})
     return motion

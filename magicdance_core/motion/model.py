@@ -74,6 +74,13 @@ class DenoiserConfig:
     # Sampling only: the pelvis turns at most this many degrees per frame (0: off); removes
     # snap turns, see turnlimit.py. The training dances never exceed ~22.
     max_root_turn: float = 0.0
+    # Sampling only: retime the dance so its accents land on the song's beats (0: off,
+    # 1: fully), see beatsync.py; generate_dance(beat_sync=False) switches it off.
+    beat_sync: float = 0.0
+
+    # Read by generate_dance only: training ignores them, so a checkpoint's values may be
+    # changed after training (scripts/set_sampling.py) and init_from does not compare them.
+    SAMPLING_FIELDS = ("guidance_weight", "style_guidance", "smooth", "smooth_travel", "max_root_turn", "beat_sync")
 
     @property
     def tokens(self) -> int:

@@ -307,10 +307,11 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
         init = load_model(s.init_from)
         music_keys = {"music_feature": mcfg.music_feature, "cond_feature_dim": mcfg.cond_feature_dim}
         grow = init.cfg.music_feature == "edge35" and mcfg.music_feature == "edge35+beat"
-        same = {**init.cfg.to_dict(), **(music_keys if grow else {})}
+        sampling = {k: getattr(mcfg, k) for k in DenoiserConfig.SAMPLING_FIELDS}  # the yaml's values win
+        same = {**init.cfg.to_dict(), **(music_keys if grow else {}), **sampling}
         if same != {**mcfg.to_dict(), "style_names": init.cfg.style_names} or init.music_mean is None:
             raise BadInput(f"--init-from checkpoint {s.init_from} does not match the config's model")
-        mcfg = DenoiserConfig.from_dict({**init.cfg.to_dict(), **music_keys})
+        mcfg = DenoiserConfig.from_dict({**init.cfg.to_dict(), **music_keys, **sampling})
     if state is not None:
         normalizer = Normalizer(state["norm_min"].numpy(), state["norm_max"].numpy())
         music_mean, music_std = state["music_mean"].numpy(), state["music_std"].numpy()
