@@ -347,6 +347,26 @@ def test_foot_fix_also_plants_feet_on_the_floor_the_contact_channel_missed():
     assert slide(remove_foot_sliding(lifted)) == pytest.approx(slide(lifted))
 
 
+def test_foot_fix_moves_the_foot_between_two_plants_without_a_jump():
+    """Two plants with a 2-frame lift between them, the body drifting: the foot must travel
+    from the first hold to the second over the lift, not jump in one frame (it did: 0.3 m)."""
+    from magicdance_core.motion.footfix import remove_foot_sliding
+
+    T = 48
+    poses = np.zeros((T, 24, 3))
+    trans = np.zeros((T, 3))
+    trans[:, 0] = np.linspace(0, 0.8, T)     # 0.5 m/s drift
+    trans[:, 1] = 1.0
+    contacts = np.zeros((T, 4))
+    contacts[:22, :2] = 1.0                  # left foot planted, lifted at 22-23, planted again
+    contacts[24:, :2] = 1.0
+    m = remove_foot_sliding(Motion(poses=poses, trans=trans, contacts=contacts), floor_contacts=False)
+    la = JOINT_INDEX["left_ankle"]
+    step = np.linalg.norm(np.diff(m.joints[:, la, [0, 2]], axis=0), axis=-1)
+    assert step[:10].max() < 5e-3 and step[36:].max() < 5e-3   # planted inside the runs
+    assert step.max() < 0.1, step.max()                         # no one-frame jump between the holds
+
+
 # ---------------------------------------------------------------- CLI
 def _write_wav(path, seconds=3.0, sr=22050, bpm=120):
     t = np.arange(int(seconds * sr)) / sr

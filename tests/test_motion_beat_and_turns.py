@@ -217,3 +217,12 @@ def test_generate_dance_beat_sync_switch(tiny, tmp_path):
     off = generate_dance(song, seed=1, steps=3, checkpoint=ck, beat_sync=False)
     assert on.meta["beat_sync"] == 1.0 and off.meta["beat_sync"] == 0.0
     assert np.abs(on.poses - off.poses).max() > 1e-3
+
+
+def test_half_time_dance_goes_onto_every_other_beat():
+    from magicdance_core.motion.beatsync import beat_grid
+
+    beats = np.arange(0, 300, 15.0)
+    assert np.array_equal(beat_grid(beats, np.arange(3, 300, 15)), beats)          # a move per beat
+    grid = beat_grid(beats, np.arange(17, 300, 30))                               # every 2 beats, near odd ones
+    assert np.array_equal(grid, beats[1::2])

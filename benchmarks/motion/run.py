@@ -65,6 +65,8 @@ def crop(analysis, seconds: float):
     a.edge35 = a.edge35[:n]
     a.beats_s = a.beats_s[a.beats_s < seconds]
     a.downbeats_s = a.downbeats_s[a.downbeats_s < seconds]
+    if len(a.beats_s) > 2:  # the clip's own tempo: a song's median tempo can differ from its first 30 s
+        a.tempo_bpm = float(60.0 / np.median(np.diff(a.beats_s)))
     return a
 
 
@@ -225,6 +227,12 @@ def main() -> int:
     seeds = [generate_dance(analyses[0], seed=k, steps=steps, checkpoint=ckpt).joints for k in range(5)]
     style_names = list(lm.cfg.style_names)
     styled = {st: generate_dance(analyses[0], seed=0, steps=steps, checkpoint=ckpt, style=st).joints for st in style_names}
+    # reference: the procedural choreographer (which the corpus was made with) on the same clips
+    choreo = [generate_dance(a, seed=k, style=st, generator="choreo")
+              for a in analyses for k, st in enumerate(("house", "pop", "hiphop"))]
+    choreo_tempo = [metrics.tempo_follows(a.tempo_bpm, metrics.movement_tempo(m.joints))
+                    for a, m in zip([a for a in analyses for _ in range(3)], choreo)]
+    choreo_ba = [metrics.beat_align_bailando(m.joints, a.beats_s) for a, m in zip([a for a in analyses for _ in range(3)], choreo)]
     # movement energy per style: generated on the first 3 songs vs the corpus windows of that style
     data_speed = corpus_speed(args.data, style_names)
     style_speed = {st: round(float(np.mean([mean_speed(generate_dance(a, seed=0, steps=steps, checkpoint=ckpt, style=st).joints)
@@ -279,6 +287,8 @@ def main() -> int:
             [[r["tempo_bpm"], t] for r in rows for t in r["movement_tempo_bpm_seeds"]], rowvar=False)[0, 1]), 3),
         "tempo_dances": int(sum(len(r["tempo_follows_seeds"]) for r in rows)),
         "tempo_data_reference": corpus_tempo(args.data),
+        "choreographer_reference": {"dances": len(choreo), "tempo_follow_fraction": round(float(np.mean(choreo_tempo)), 3),
+                                    "beat_align_bailando_mean": round(float(np.mean(choreo_ba)), 4)},
         "pop_frames": int(sum(sum(r["pop_frames_seeds"]) for r in rows)),
         "pop_frames_of": int(sum((r["frames"] - 1) * len(r["pop_frames_seeds"]) for r in rows)),
         "max_pelvis_turn_deg": float(max(r["max_pelvis_turn_deg_seeds"] for r in rows)),

@@ -9,12 +9,15 @@ in the dope sheet:
 1. accents = minima of the joint speed (Gaussian σ 3 frames) that stand out from their
    neighbourhood (scipy ``find_peaks``, prominence 0.3 of the speed's std: the small
    dips inside a move are not accents);
-2. each accent is paired with the nearest music beat within half a beat; a beat keeps
+2. the grid: every beat, or — when the dance's accents come every 1.5 beats or more, as a
+   small model's mostly do — every other beat (the parity nearer to more accents), so the
+   accents fall on a half-time groove instead of alternating 2- and 3-beat gaps;
+3. each accent is paired with the nearest grid beat within half a grid step; a beat keeps
    only its closest accent;
-3. the pairs, the first and last frame and every pinned (constrained) frame are the knots
+4. the pairs, the first and last frame and every pinned (constrained) frame are the knots
    of a piecewise-linear time map t -> source time; knots that would play the motion
    faster or slower than ``max_rate`` are dropped (furthest-moved first);
-4. the motion is resampled at the mapped times (slerped rotations), ``strength`` blending
+5. the motion is resampled at the mapped times (slerped rotations), ``strength`` blending
    the map with the identity.
 
 Pinned frames map to themselves, so constrained values stay exact, and a whole-number
@@ -41,6 +44,22 @@ def accents(joints: np.ndarray, sigma: float = 3.0, prominence: float = 0.3, min
     s = gaussian_filter1d(speed, sigma)
     peaks, _ = find_peaks(-s, distance=min_gap, prominence=prominence * float(s.std()) + 1e-9)
     return peaks.astype(int)
+
+
+def beat_grid(beat_frames, accent_frames) -> np.ndarray:
+    """The beats accents are moved onto: all of them, or every other one for a half-time dance."""
+    B = np.sort(np.asarray(beat_frames, np.float64))
+    K = np.asarray(accent_frames, np.float64)
+    if len(B) < 4 or len(K) < 2:
+        return B
+    step = float(np.median(np.diff(B)))
+    if float(np.median(np.diff(K))) < np.sqrt(2.0) * step:
+        return B
+
+    def near(G):  # accents within half a beat of one of G's beats
+        return int((np.abs(K[:, None] - G[None, :]).min(axis=1) <= 0.5 * step).sum())
+
+    return max((B[0::2], B[1::2]), key=near)
 
 
 def time_map(num_frames: int, accent_frames, beat_frames, pinned: Optional[np.ndarray] = None,
@@ -92,7 +111,8 @@ def beat_sync(poses, trans, contacts, joints, beats_s, fps: float = 30.0, streng
     T = len(poses)
     if strength <= 0 or beats_s is None or len(beats_s) < 2 or T < 3:
         return poses, trans, contacts
-    m = time_map(T, accents(joints), np.asarray(beats_s, np.float64) * fps, pinned, max_rate)
+    acc = accents(joints)
+    m = time_map(T, acc, beat_grid(np.asarray(beats_s, np.float64) * fps, acc), pinned, max_rate)
     ident = np.arange(T, dtype=np.float64)
     src = ident + float(min(strength, 1.0)) * (m - ident)
     if pinned is not None:

@@ -63,6 +63,10 @@ def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, m
             c |= floor[:, ca] | floor[:, ct]
         target = pos[:, ankle].copy()
         weight = np.zeros(T)
+        # Where two runs' fades overlap (a short lift between two plants) the hold point is the
+        # fade-weighted average of both runs' points, so the foot travels between them over
+        # the gap instead of jumping from one to the other in a frame.
+        w_sum, xz_sum = np.zeros(T), np.zeros((T, 2))
         for a, b in _runs(c):
             if b - a < min_run:
                 continue
@@ -71,13 +75,11 @@ def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, m
             i = np.arange(lo, hi)
             dist = np.maximum(np.maximum(a - i, i - (b - 1)), 0)
             w = np.clip(1.0 - dist / (fade + 1.0), 0.0, 1.0)
-            sel = slice(lo, hi)
-            keep = w > weight[sel]
-            weight[sel] = np.where(keep, w, weight[sel])
-            tx = target[sel]
-            tx[keep, 0] = pos[mid, ankle, 0]
-            tx[keep, 2] = pos[mid, ankle, 2]
-            target[sel] = tx
+            weight[lo:hi] = np.maximum(weight[lo:hi], w)
+            w_sum[lo:hi] += w
+            xz_sum[lo:hi] += w[:, None] * pos[mid, ankle, [0, 2]][None, :]
+        held = w_sum > 0
+        target[np.ix_(held, [0, 2])] = xz_sum[held] / w_sum[held, None]
         if locked is not None:  # frames where the user fixed this leg stay exactly as given
             weight[locked[:, [hip, knee, ankle]].any(axis=1)] = 0.0
         frames = np.flatnonzero(weight > 0)
