@@ -6,7 +6,9 @@ middle of the run, its height is left as generated, and the hip/knee/ankle
 rotations are re-solved with the choreographer's analytic two-bone IK
 (:mod:`magicdance_core.choreo.ik`), keeping the foot's world orientation and
 the knee's bending plane. The correction fades in and out over a few frames
-outside each run so nothing pops.
+outside each run so nothing pops. Where two plants are so close that their fades overlap
+(a lift of a few frames the model barely made), the foot is carried from one hold to the
+next as a small step on an arc, so it neither jumps nor slides along the floor.
 
 With ``floor_contacts`` a foot also counts as planted where it is on the floor
 (ankle or toe within 5 cm of its resting height) and slower than ``slide_speed``
@@ -44,6 +46,20 @@ def _on_floor(pos: np.ndarray, fps: float, margin: float, slide_speed: float) ->
     return low & (v < slide_speed)
 
 
+def _step(target, lo, hi, p0, p1, max_lift: float = 0.1) -> None:
+    """Frames lo..hi-1 where the fades of two plants overlap: carry the foot from p0 to p1 as a
+    step, lifted on an arc (up to 10 cm, less for a short step) and moving across the floor only
+    while lifted, instead of jumping between the two holds in one frame or sliding between them."""
+    u = (np.arange(lo, hi) - lo + 1.0) / (hi - lo + 1.0)   # 0 at the first plant, 1 at the second
+    d = float(np.linalg.norm(p1 - p0))
+    travel = np.clip((u - 0.25) / 0.5, 0.0, 1.0)
+    travel = travel * travel * (3 - 2 * travel)          # smoothstep: eases off and onto the floor
+    target[lo:hi, 0] = p0[0] + travel * (p1[0] - p0[0])
+    target[lo:hi, 2] = p0[1] + travel * (p1[1] - p0[1])
+    if d > 0.02:
+        target[lo:hi, 1] += min(max_lift, d) * np.sin(np.pi * u)
+
+
 def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, min_run: int = 3,
                         locked: np.ndarray = None, floor_contacts: bool = True, floor_margin: float = 0.05,
                         slide_speed: float = 1.2) -> Motion:
@@ -63,10 +79,7 @@ def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, m
             c |= floor[:, ca] | floor[:, ct]
         target = pos[:, ankle].copy()
         weight = np.zeros(T)
-        # Where two runs' fades overlap (a short lift between two plants) the hold point is the
-        # fade-weighted average of both runs' points, so the foot travels between them over
-        # the gap instead of jumping from one to the other in a frame.
-        w_sum, xz_sum = np.zeros(T), np.zeros((T, 2))
+        runs = []
         for a, b in _runs(c):
             if b - a < min_run:
                 continue
@@ -76,10 +89,11 @@ def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, m
             dist = np.maximum(np.maximum(a - i, i - (b - 1)), 0)
             w = np.clip(1.0 - dist / (fade + 1.0), 0.0, 1.0)
             weight[lo:hi] = np.maximum(weight[lo:hi], w)
-            w_sum[lo:hi] += w
-            xz_sum[lo:hi] += w[:, None] * pos[mid, ankle, [0, 2]][None, :]
-        held = w_sum > 0
-        target[np.ix_(held, [0, 2])] = xz_sum[held] / w_sum[held, None]
+            target[lo:hi, 0], target[lo:hi, 2] = pos[mid, ankle, 0], pos[mid, ankle, 2]
+            runs.append((lo, hi, pos[mid, ankle, [0, 2]]))
+        for (_, hi0, p0), (lo1, _, p1) in zip(runs, runs[1:]):
+            if lo1 < hi0:  # fades overlap: a short lift between two plants becomes a step
+                _step(target, lo1, hi0, p0, p1)
         if locked is not None:  # frames where the user fixed this leg stay exactly as given
             weight[locked[:, [hip, knee, ankle]].any(axis=1)] = 0.0
         frames = np.flatnonzero(weight > 0)
