@@ -119,6 +119,10 @@ def test_turn_limit_spreads_a_snap_turn_and_leaves_slow_turns_alone():
     np.testing.assert_allclose(_yaw_of(out)[60:], yaw[60:], atol=1e-9)
     assert 80 < _yaw_of(out)[49:51].mean() < 120                        # the turn is centred on the snap
     np.testing.assert_array_equal(out[:, 1:], poses[:, 1:])             # only the pelvis changes
+    flip = np.zeros((80, 24, 3))            # a sampled half turn with tilt, in one frame (seen on a real song)
+    flip[:40, 0] = [0.056, -0.147, -0.522]
+    flip[40:, 0] = [0.779, 2.927, -0.115]
+    assert max_turn_deg(flip) > 170 and max_turn_deg(limit_root_turn(flip, 15.0)) <= 15.0 + 1e-6
     slow = _yaw_poses(np.linspace(0, 300, 100))
     np.testing.assert_array_equal(limit_root_turn(slow, 20.0), slow)    # bit for bit
 

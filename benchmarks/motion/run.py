@@ -147,6 +147,43 @@ def corpus_tempo(folder, every: int = 3) -> dict:
             "tempo_follow_fraction": round(float(np.mean([metrics.tempo_follows(a, b) for a, b in p])), 3)}
 
 
+def style_classifier(folder, style_names):
+    """Nearest-centroid style classifier on log kinetic features of the corpus's 5 s windows.
+
+    Returns (classify(joints) -> style index, its accuracy on the corpus windows themselves),
+    or (None, None) without a corpus. A check of whether a style makes the dance move like
+    that style's training dances, not just differently.
+    """
+    import glob
+
+    from magicdance_core import metrics
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.body.skeleton import REST_OFFSETS
+
+    feats, labels = [], []
+    for f in sorted(glob.glob(str(Path(folder) / "*.npz"))):
+        with np.load(f) as z:
+            if "style" not in z.files:
+                continue
+            for i in range(0, len(z["poses"]), 2):
+                j = forward_kinematics(z["poses"][i], z["trans"][i], REST_OFFSETS)
+                feats.append(np.log(metrics.kinetic_features(j) + 1e-6))
+                labels.append(int(z["style"][i]))
+    labels = np.array(labels)
+    if not feats or not all((labels == k).any() for k in range(len(style_names))):
+        return None, None
+    F = np.array(feats)
+    mu, sd = F.mean(0), F.std(0) + 1e-6
+    cent = np.stack([((F[labels == k] - mu) / sd).mean(0) for k in range(len(style_names))])
+
+    def classify(joints) -> int:
+        f = (np.log(metrics.kinetic_features(joints) + 1e-6) - mu) / sd
+        return int(np.argmin(((cent - f) ** 2).sum(axis=1)))
+
+    pred = np.argmin(((((F - mu) / sd)[:, None, :] - cent[None]) ** 2).sum(axis=-1), axis=1)
+    return classify, float(np.mean(pred == labels))
+
+
 def pops(joints, limit_m: float = 0.25) -> int:
     """Frames where some joint moves more than ``limit_m`` (8 m/s): a visible pop."""
     j = np.asarray(joints)
@@ -237,6 +274,15 @@ def main() -> int:
     data_speed = corpus_speed(args.data, style_names)
     style_speed = {st: round(float(np.mean([mean_speed(generate_dance(a, seed=0, steps=steps, checkpoint=ckpt, style=st).joints)
                                              for a in analyses[:3]])), 3) for st in style_names}
+    classify, style_self_acc = style_classifier(args.data, style_names)
+    style_acc = choreo_style_acc = None
+    if classify is not None:  # does "ballet" move like the corpus's ballet? 4 songs x every style
+        hits = [classify(generate_dance(a, seed=0, steps=steps, checkpoint=ckpt, style=st).joints) == k
+                for a in analyses[:4] for k, st in enumerate(style_names)]
+        style_acc = round(float(np.mean(hits)), 3)
+        hits = [classify(generate_dance(a, seed=0, style=st, generator="choreo").joints) == k
+                for a in analyses[:4] for k, st in enumerate(style_names)]
+        choreo_style_acc = round(float(np.mean(hits)), 3)
     kf = lambda j: metrics.kinetic_features(j)  # noqa: E731
     style_feats = np.stack([kf(j) for j in styled.values()])
     seed_feats = np.stack([kf(j) for j in seeds])
@@ -273,6 +319,9 @@ def main() -> int:
         "kinetic_distance_between_styles": round(pd(style_feats), 3), "styles": style_names,
         "kinetic_distance_between_seeds": round(pd(seed_feats), 3),
         "div_k_across_styles": round(metrics.div_k(list(styled.values())), 3),
+        "style_accuracy": style_acc, "style_accuracy_chance": round(1.0 / max(1, len(style_names)), 3),
+        "style_accuracy_choreographer": choreo_style_acc,
+        "style_accuracy_corpus_windows": None if style_self_acc is None else round(style_self_acc, 3),
         "joint_speed_generated_mean": round(float(np.mean([r["joint_speed"] for r in rows])), 3),
         "joint_speed_data_mean": data_speed.get("all"),
         "body_speed_relative_to_pelvis_generated_mean": round(float(np.mean([r["body_speed_relative_to_pelvis"] for r in rows])), 3),

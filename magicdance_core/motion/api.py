@@ -251,11 +251,6 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
             out[:, floor] = gaussian_filter1d(out[:, floor], cfg.smooth_travel, axis=0, mode="nearest")
     out = apply(out, cons)
     poses, trans, contacts = features_to_arrays(out)
-    if cfg.max_root_turn > 0:
-        from .turnlimit import limit_root_turn
-
-        pinned = cons.mask[:, ROT_START:ROT_START + 6].any(axis=1) if cons is not None else None
-        poses = limit_root_turn(poses, cfg.max_root_turn, pinned)
     poses = apply_root_yaw(poses, cons)
     sync = cfg.beat_sync if beat_sync is None else (cfg.beat_sync or 1.0) * bool(beat_sync)
     beats = getattr(analysis, "beats_s", None)
@@ -267,6 +262,13 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
             pinned = cons.mask.any(axis=1) | np.isfinite(cons.root_yaw)
         joints = Motion(poses=poses, trans=trans, contacts=contacts).joints
         poses, trans, contacts = retime(poses, trans, contacts, joints, beats, fps=30.0, strength=sync, pinned=pinned)
+    if cfg.max_root_turn > 0:  # last: retiming may speed a turn up
+        from .turnlimit import limit_root_turn
+
+        pinned = None
+        if cons is not None:
+            pinned = cons.mask[:, ROT_START:ROT_START + 6].any(axis=1) | np.isfinite(cons.root_yaw)
+        poses = limit_root_turn(poses, cfg.max_root_turn, pinned)
     motion = Motion(poses=poses, trans=trans, contacts=contacts)
     if foot_fix:
         from .footfix import remove_foot_sliding

@@ -6,12 +6,13 @@ limbs then jump up to a metre in a frame. Nothing in the training dances turns f
 about 22 degrees per frame (99.9 % of frames under 13; benchmarks/motion/RESULTS.md), so
 the pelvis rotation is rate-limited at ``max_deg`` per frame.
 
-How: a slew-rate limiter follows the sampled rotation, stepping towards it by at most
-``max_deg`` each frame. Run forwards it lags a snap, run backwards it leads it; the
-per-frame midpoint of the two turns through the snap centred on where the model put it,
-at no more than the limit, and equals the input wherever the input turns slower than the
-limit (both trackers then sit on it). Pinned frames (a constrained pelvis rotation) reset
-both trackers, so they keep exactly their values.
+How: the pelvis rotation is split into facing (yaw about +Y, unwrapped to a continuous
+angle) and the rest (tilt). The facing is rate-limited by two slew-rate limiters, one run
+forwards (it lags a snap) and one backwards (it leads it), averaged: the turn is centred where
+the model put it, stays under the limit (the mean of two limited tracks is limited), and equals
+the input wherever the input turns slower than the limit. Snaps are almost all facing; a
+final forward slew limiter on the whole rotation catches what tilt is left. Pinned frames (a
+constrained pelvis rotation) reset the trackers, so they keep exactly their values.
 
 Written here (not a library call): scipy's Rotation has slerp but no rate limiter.
 """
@@ -40,31 +41,49 @@ def _angle(a: np.ndarray, b: np.ndarray) -> float:
     return 2.0 * float(np.arccos(min(abs(float(np.dot(a, b))), 1.0)))
 
 
-def _track(q: np.ndarray, max_rad: float, pinned: np.ndarray) -> np.ndarray:
-    out = q.copy()
-    for t in range(1, len(q)):
-        if pinned[t]:
-            continue  # keep q[t]
-        ang = _angle(out[t - 1], q[t])
-        out[t] = q[t] if ang <= max_rad else _slerp(out[t - 1], q[t], max_rad / ang)
+def _slew(x: np.ndarray, step: float, pinned: np.ndarray) -> np.ndarray:
+    """1-D: follow x, moving at most ``step`` per frame; pinned frames take x exactly."""
+    out = x.copy()
+    for t in range(1, len(x)):
+        if not pinned[t]:
+            out[t] = out[t - 1] + np.clip(x[t] - out[t - 1], -step, step)
     return out
+
+
+def limit_facing(yaw: np.ndarray, max_rad: float, pinned: np.ndarray) -> np.ndarray:
+    """(T,) facing angles (radians) -> same turning at most ``max_rad`` a frame, centred."""
+    y = np.unwrap(np.asarray(yaw, np.float64))
+    fwd = _slew(y, max_rad, pinned)
+    bwd = _slew(y[::-1], max_rad, pinned[::-1])[::-1]
+    return 0.5 * (fwd + bwd)
 
 
 def limit_turn_rate(quats: np.ndarray, max_deg: float, pinned: Optional[np.ndarray] = None) -> np.ndarray:
     """(T,4) unit quaternions (w,x,y,z) -> same, turning at most ``max_deg`` per frame."""
+    from ..body.rotations import matrix_to_quat, quat_to_matrix
+    from .constraints import yaw_of
+
     q = quat_make_continuous(np.asarray(quats, np.float64))
     T = len(q)
     if T < 2 or max_deg <= 0:
         return q
     pinned = np.zeros(T, bool) if pinned is None else np.asarray(pinned, bool)
     max_rad = np.radians(float(max_deg))
-    steps = np.array([_angle(q[t], q[t + 1]) for t in range(T - 1)])
-    if steps.max() <= max_rad:
-        return q
-    fwd = _track(q, max_rad, pinned)
-    bwd = _track(q[::-1], max_rad, pinned[::-1])[::-1]
-    out = np.stack([_slerp(f, b, 0.5) for f, b in zip(fwd, bwd)])
+    R = quat_to_matrix(q)
+    yaw = yaw_of(R)
+    new_yaw = limit_facing(yaw, max_rad, pinned)
+    d = new_yaw - np.unwrap(yaw)
+    c, s_ = np.cos(d), np.sin(d)
+    Ry = np.zeros((T, 3, 3))
+    Ry[:, 0, 0], Ry[:, 0, 2], Ry[:, 1, 1], Ry[:, 2, 0], Ry[:, 2, 2] = c, s_, 1.0, -s_, c
+    out = quat_make_continuous(matrix_to_quat(Ry @ R))
     out[pinned] = q[pinned]
+    for t in range(1, T):  # what tilt is left: forward slew on the whole rotation
+        if pinned[t]:
+            continue
+        ang = _angle(out[t - 1], out[t])
+        if ang > max_rad + 1e-9:
+            out[t] = _slerp(out[t - 1], out[t], max_rad / ang)
     return out
 
 
