@@ -230,3 +230,26 @@ def test_half_time_dance_goes_onto_every_other_beat():
     assert np.array_equal(beat_grid(beats, np.arange(3, 300, 15)), beats)          # a move per beat
     grid = beat_grid(beats, np.arange(17, 300, 30))                               # every 2 beats, near odd ones
     assert np.array_equal(grid, beats[1::2])
+
+
+# ---------------------------------------------------------------- choreographer guide (SDEdit)
+def test_style_guide_starts_from_the_choreographers_dance(tmp_path):
+    from magicdance_core.motion.api import generate_dance as gen
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_motion import _write_wav
+
+    _write_wav(tmp_path / "song.wav", seconds=8.0, bpm=110)
+    song = str(tmp_path / "song.wav")
+    choreo = gen(song, seed=3, style="ballet", generator="choreo").joints
+    guided = gen(song, seed=3, style="ballet")
+    alone = gen(song, seed=3, style="ballet", choreo_guide=0.0)
+    assert guided.meta["choreo_guide"] == load_model(DEFAULT_CHECKPOINT).cfg.choreo_guide > 0
+    assert alone.meta["choreo_guide"] == 0.0
+    rel = lambda j: j - j[:, :1]  # noqa: E731  (pose, wherever the dancer is)
+    d_guided = np.linalg.norm(rel(guided.joints) - rel(choreo), axis=-1).mean()
+    d_alone = np.linalg.norm(rel(alone.joints) - rel(choreo), axis=-1).mean()
+    assert d_guided < 0.7 * d_alone, (d_guided, d_alone)
+    assert np.abs(guided.joints - choreo).max() > 1e-3          # redrawn, not copied
+    with pytest.raises(BadInput, match="choreo_guide"):
+        gen(song, seed=3, style="ballet", choreo_guide=1.5)

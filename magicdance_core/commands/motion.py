@@ -22,6 +22,9 @@ def add_arguments(p) -> None:
     p.add_argument("--constraints", default=None, help="constraints file (.json or .npz)")
     p.add_argument("--checkpoint", default=None, help="motion checkpoint (.safetensors); default: the shipped one")
     p.add_argument("--no-foot-fix", action="store_true", help="keep foot sliding (no contact IK post-process)")
+    p.add_argument("--choreo-guide", type=float, default=None, metavar="S",
+                   help="with --style: start from the choreographer's dance in that style noised to S "
+                        "(0-1; default: the checkpoint's, 0 = the model alone)")
     p.add_argument("--no-beat-sync", action="store_true",
                    help="keep the model's timing (no retiming of the dance's accents onto the beats)")
 
@@ -49,6 +52,7 @@ def run(args, progress) -> int:
     motion = generate_dance(music, style=args.style, seed=args.seed, steps=args.steps, constraints=cons,
                             guidance=args.guidance, eta=args.eta, checkpoint=args.checkpoint,
                             foot_fix=not args.no_foot_fix, beat_sync=False if args.no_beat_sync else None,
+                            choreo_guide=args.choreo_guide,
                             progress=progress)
     save_motion(motion, out)
     print(f"wrote {out} ({motion.num_frames} frames, {motion.duration_s:.1f} s, {motion.meta.get('model')})")

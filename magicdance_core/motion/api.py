@@ -126,7 +126,7 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
                    eta: float = 1.0, checkpoint: Optional[PathLike] = None, foot_fix: bool = True,
                    smooth: Optional[float] = None, music_features: Optional[np.ndarray] = None,
                    generator: str = "model", beat_sync: Optional[bool] = None,
-                   progress: Optional[ProgressFn] = None) -> Motion:
+                   choreo_guide: Optional[float] = None, progress: Optional[ProgressFn] = None) -> Motion:
     """A dance for ``music`` (a song path or a MusicAnalysis), 30 fps, as long as the song.
 
     ``style``: one of the choreographer's STYLES or None; ``seed``: same seed, same dance;
@@ -139,7 +139,10 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     ``music_features``: (T,F) features for checkpoints not using edge35 (e.g. Jukebox);
     ``generator``: "model" (the diffusion model) or "choreo" (the procedural choreographer);
     ``beat_sync``: retime the dance so its accents land on the beats (default: the
-    checkpoint's ``beat_sync`` strength; False = off; constrained frames never move).
+    checkpoint's ``beat_sync`` strength; False = off; constrained frames never move);
+    ``choreo_guide``: with a style, how far (0-1 of the noise schedule) the choreographer's
+    dance in that style is noised before the model redraws it (default: the checkpoint's;
+    0 = pure model).
     """
     progress = progress or null_progress
     if generator not in GENERATORS:
@@ -153,7 +156,29 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     analysis = _analysis(music, progress)
     return _generate(lm, analysis, _music_sha(analysis, music), style=style, seed=seed, steps=steps,
                      constraints=constraints, guidance=guidance, eta=eta, foot_fix=foot_fix,
-                     smooth=smooth, music_features=music_features, beat_sync=beat_sync, progress=progress)
+                     smooth=smooth, music_features=music_features, beat_sync=beat_sync,
+                     choreo_guide=choreo_guide, progress=progress)
+
+
+def _choreo_init(lm: LoadedModel, analysis, style: str, seed: int, T: int):
+    """The choreographer's dance in ``style`` as normalised windows (SDEdit start), or None
+    when the analysis has no beats (features given directly) or the style is not the
+    choreographer's."""
+    import torch
+
+    from ..choreo.compose import choreograph
+    from ..choreo.styles import STYLES
+    from .representation import motion_to_features
+    from .sampler import split_windows
+
+    if style not in STYLES or getattr(analysis, "beats_s", None) is None or not hasattr(analysis, "downbeats_s"):
+        return None
+    feats = motion_to_features(choreograph(analysis, style=style, seed=seed))
+    feats = feats[:T] if len(feats) >= T else np.concatenate([feats, np.repeat(feats[-1:], T - len(feats), 0)])
+    if lm.cfg.edge_frame:
+        feats = _edge_frame(feats, True)
+    x = np.clip(lm.normalizer.normalize(feats.astype(np.float32)), -1, 1).astype(np.float32)
+    return torch.from_numpy(split_windows(x, lm.cfg.seq_len))
 
 
 def _fallback(music, style, seed, constraints, progress, reason: str = "no motion checkpoint") -> Motion:
@@ -175,7 +200,7 @@ def _fallback(music, style, seed, constraints, progress, reason: str = "no motio
 
 
 def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, constraints, guidance, eta,
-              foot_fix, smooth, music_features, progress, beat_sync=None) -> Motion:
+              foot_fix, smooth, music_features, progress, beat_sync=None, choreo_guide=None) -> Motion:
     import torch
 
     from .sampler import DDIMSampler, SamplerSettings, join_windows, split_windows
@@ -223,6 +248,12 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
             mask = m
         known = torch.from_numpy(split_windows(np.clip(lm.normalizer.normalize(vals), -1, 1), cfg.seq_len))
         known_mask = torch.from_numpy(split_windows(mask.astype(np.float32), cfg.seq_len))
+    guide = float(cfg.choreo_guide if choreo_guide is None else choreo_guide)
+    if not 0.0 <= guide <= 1.0:
+        raise BadInput(f"choreo_guide must be between 0 and 1, got {guide:g}")
+    init = None
+    if style_id is not None and 0 < guide < 1:
+        init = _choreo_init(lm, analysis, style, seed, T)
     settings = SamplerSettings(steps=int(steps or DEFAULT_STEPS), eta=float(eta),
                                guidance=float(cfg.guidance_weight if guidance is None else guidance),
                                style_guidance=float(cfg.style_guidance))
@@ -233,7 +264,8 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
     try:
         torch.set_num_threads(1 if prev_threads <= 2 else prev_threads)  # see docs/motion.md: 1 thread wins on a busy 2-core CPU
         x = DDIMSampler(lm.model, settings).sample(music_w, style=style_t, generator=gen, known=known,
-                                                   known_mask=known_mask, progress=progress)
+                                                   known_mask=known_mask, init=init, init_strength=guide,
+                                                   progress=progress)
     finally:
         torch.set_num_threads(prev_threads)
     windows = lm.normalizer.unnormalize(x.numpy())
@@ -281,6 +313,6 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
                         "checkpoint_sha256": lm.sha256, "seed": int(seed), "style": style or "none",
                         "music_sha256": music_sha, "steps": settings.steps, "guidance": settings.guidance,
                         "eta": settings.eta, "smooth": float(smooth or 0.0), "foot_fix": bool(foot_fix),
-                        "beat_sync": float(sync),
+                        "beat_sync": float(sync), "choreo_guide": guide if init is not None else 0.0,
                         "version": __version__})
     return motion

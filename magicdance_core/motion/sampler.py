@@ -87,9 +87,10 @@ class DDIMSampler:
         self.settings = settings or SamplerSettings()
         self.alphas_cumprod = model.alphas_cumprod  # the schedule the model was built with
 
-    def time_pairs(self, steps: int):
+    def time_pairs(self, steps: int, start: Optional[int] = None):
         T = self.model.cfg.n_timestep
-        times = torch.linspace(-1, T - 1, steps=steps + 1).int().tolist()[::-1]
+        top = T - 1 if start is None else int(start)
+        times = torch.linspace(-1, top, steps=steps + 1).int().tolist()[::-1]
         return list(zip(times[:-1], times[1:]))
 
     def q_sample(self, x0, t: int, noise):
@@ -112,11 +113,15 @@ class DDIMSampler:
     def sample(self, music: torch.Tensor, *, style: Optional[torch.Tensor] = None,
                generator: Optional[torch.Generator] = None,
                known: Optional[torch.Tensor] = None, known_mask: Optional[torch.Tensor] = None,
-               chain: bool = True, progress: Optional[ProgressFn] = None) -> torch.Tensor:
+               chain: bool = True, init: Optional[torch.Tensor] = None, init_strength: float = 1.0,
+               progress: Optional[ProgressFn] = None) -> torch.Tensor:
         """Denoise windows (B,W,151) in normalised units conditioned on music (B,W,F).
 
         ``chain``: consecutive windows overlap by half (long-form). ``known`` /
-        ``known_mask``: inpainting targets in normalised units, (B,W,151).
+        ``known_mask``: inpainting targets in normalised units, (B,W,151). ``init``
+        (B,W,151) with ``init_strength`` s < 1: SDEdit (Meng et al. 2022) — start from
+        ``init`` noised to step s·(T-1) instead of pure noise, so the result keeps
+        ``init``'s coarse structure (its timing, its style) and the model redraws the rest.
         """
         progress = progress or null_progress
         st = self.settings
@@ -128,12 +133,16 @@ class DDIMSampler:
         cond = model.encode(music, style)
         uncond = model.null_condition(B)
         plain = model.encode(music, None) if (style is not None and st.style_guidance > 0 and model.cfg.num_styles) else None
-        pairs = self.time_pairs(st.steps)
-        if st.ramp_guidance:
+        sdedit = init is not None and init_strength < 1.0
+        start = int(round(max(0.0, init_strength) * (model.cfg.n_timestep - 1))) if sdedit else None
+        pairs = self.time_pairs(st.steps, start)
+        if st.ramp_guidance and not sdedit:
             weights = np.clip(np.linspace(0, st.guidance * 2, len(pairs)), None, st.guidance)
         else:
             weights = np.full(len(pairs), st.guidance)
         x = torch.randn(shape, generator=generator)
+        if sdedit:
+            x = self.q_sample(init.to(x.dtype), start, x)
         if chain and B > 1:
             x[1:, :half] = x[:-1, half:]
         mask = known_mask.to(x.dtype) if known_mask is not None else None
