@@ -38,8 +38,8 @@ class MagicDanceSceneSettings(bpy.types.PropertyGroup):
     generator: EnumProperty(
         name="Generator", default="CHOREO",
         items=[("CHOREO", "Choreographer", "The procedural choreographer (steadier on the beat today)"),
-               ("MODEL", "Diffusion model", "The shipped EDGE-style model (varied, often in half "
-                                            "time; see benchmarks/motion)")])
+               ("MODEL", "Diffusion model", "The shipped EDGE-style model (varied; its own rhythm follows "
+                                            "the tempo less often; see benchmarks/motion)")])
     seed: IntProperty(name="Seed", default=0, min=0)
     steps: IntProperty(name="Steps", default=0, min=0, description="Sampling steps (0 = the model's default)")
     beat_markers: BoolProperty(name="Beat markers", default=True, description="Add beat and bar markers")
