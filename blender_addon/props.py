@@ -36,10 +36,9 @@ def _style_items(self, context):
 class MagicDanceSceneSettings(bpy.types.PropertyGroup):
     style: EnumProperty(name="Style", items=_style_items)
     generator: EnumProperty(
-        name="Generator", default="CHOREO",
-        items=[("CHOREO", "Choreographer", "The procedural choreographer (steadier on the beat today)"),
-               ("MODEL", "Diffusion model", "The shipped EDGE-style model (varied; its own rhythm follows "
-                                            "the tempo less often; see benchmarks/motion)")])
+        name="Generator", default="MODEL",
+        items=[("MODEL", "Diffusion model", "The shipped EDGE-style motion diffusion model"),
+               ("CHOREO", "Choreographer", "The procedural choreographer (built from hand-made moves)")])
     seed: IntProperty(name="Seed", default=0, min=0)
     steps: IntProperty(name="Steps", default=0, min=0, description="Sampling steps (0 = the model's default)")
     beat_markers: BoolProperty(name="Beat markers", default=True, description="Add beat and bar markers")

@@ -97,8 +97,8 @@ def _scene_with_take(installed, song, seed=3):
     return bpy.context.scene, arm
 
 
-def _reference_motion(installed, song, seed, generator="choreo"):
-    # "choreo": the scene setting's default generator (props.MagicDanceSceneSettings.generator)
+def _reference_motion(installed, song, seed, generator="model"):
+    # "model": the scene setting's default generator (props.MagicDanceSceneSettings.generator)
     from magicdance_core.worker.generate import generate_motion
 
     music = _mod(installed, "music")
@@ -544,17 +544,24 @@ def test_panel_buttons_name_registered_operators(fresh):
 
 
 def test_generator_setting_chooses_who_dances(fresh, song):
-    """The sidebar's Generator setting reaches the core: the take's meta names the generator."""
+    """The sidebar's Generator setting reaches the core: the model by default, the choreographer
+    when chosen; each take's keys are that generator's dance."""
     sc, arm = _scene_with_take(fresh, song, seed=5)
     takes = _mod(fresh, "takes")
-    act = takes.active_take(arm)
     m_choreo = _reference_motion(fresh, song, seed=5, generator="choreo")
     m_model = _reference_motion(fresh, song, seed=5, generator="model")
     assert m_choreo.meta["model"].startswith("choreographer")
     assert not m_model.meta["model"].startswith("choreographer")
-    want = takes.motion_channels(m_choreo)
-    fcs = takes.take_fcurves(act)
     path, idx, _ = takes.channel_paths()[0]
-    co = np.empty(m_choreo.num_frames * 2, np.float32)
-    fcs[(path, idx)].keyframe_points.foreach_get("co", co)
-    np.testing.assert_allclose(co.reshape(-1, 2)[:, 1], want[:, 0], atol=1e-6)
+
+    def first_channel():
+        fcs = takes.take_fcurves(takes.active_take(arm))
+        co = np.empty(len(fcs[(path, idx)].keyframe_points) * 2, np.float32)
+        fcs[(path, idx)].keyframe_points.foreach_get("co", co)
+        return co.reshape(-1, 2)[:, 1]
+
+    assert sc.magicdance.generator == "MODEL"
+    np.testing.assert_allclose(first_channel(), takes.motion_channels(m_model)[:, 0], atol=1e-6)
+    sc.magicdance.generator = "CHOREO"
+    assert bpy.ops.magicdance.generate_dance() == {"FINISHED"}
+    np.testing.assert_allclose(first_channel(), takes.motion_channels(m_choreo)[:, 0], atol=1e-6)

@@ -164,10 +164,12 @@ def test_set_sampling_changes_only_sampling_fields(tiny, tmp_path):
 
 
 # ---------------------------------------------------------------- beat sync
-def _accented(T=300, period=15.0, offset=5.0):
-    """A body that swings its arms and rests every ``period`` frames, first rest at ``offset``."""
+def _accented(T=300, period=15.0, offset=5.0, phase=None):
+    """A body that swings its arms and rests every ``period`` frames, first rest at ``offset``
+    (or at every whole number of ``phase``, a (T,) array)."""
     t = np.arange(T)
-    phase = (t - offset) / period
+    if phase is None:
+        phase = (t - offset) / period
     p = np.zeros((T, 24, 3))
     p[:, 16, 2] = 0.4 * (1 - np.cos(np.pi * phase))   # shoulders: still at whole phases only
     p[:, 17, 2] = -0.4 * (1 - np.cos(np.pi * phase))
@@ -180,15 +182,15 @@ def test_beat_sync_moves_accents_onto_the_beats():
     from magicdance_core.body.fk import forward_kinematics
     from magicdance_core.motion.beatsync import accents, beat_sync
 
-    poses, trans, contacts = _accented(offset=5.0)   # accents 5 frames off the beat
+    poses, trans, contacts = _accented(T=400, period=20.0, offset=6.0)   # accents 6 frames off the beat
     j = forward_kinematics(poses, trans)
     acc = accents(j)
-    beats_s = np.arange(0, 300, 15) / 30.0          # beats at frames 0, 15, 30, ...
-    assert len(acc) >= 15 and np.abs((acc % 15) - 5).max() <= 1
+    beats_s = np.arange(0, 400, 20) / 30.0          # 90 BPM: beats at frames 0, 20, 40, ...
+    assert len(acc) >= 15 and np.abs((acc % 20) - 6).max() <= 1
     p2, t2, c2 = beat_sync(poses, trans, contacts, j, beats_s)
     acc2 = accents(forward_kinematics(p2, t2))
-    off = np.minimum(acc2 % 15, 15 - acc2 % 15)
-    inner = (acc2 > 20) & (acc2 < 280)
+    off = np.minimum(acc2 % 20, 20 - acc2 % 20)
+    inner = (acc2 > 25) & (acc2 < 375)
     assert inner.sum() >= 15 and off[inner].max() <= 1
     assert p2.shape == poses.shape and c2.shape == contacts.shape
 
@@ -223,13 +225,77 @@ def test_generate_dance_beat_sync_switch(tiny, tmp_path):
     assert np.abs(on.poses - off.poses).max() > 1e-3
 
 
-def test_half_time_dance_goes_onto_every_other_beat():
+def test_fast_songs_are_danced_half_time_on_the_beats_nearer_the_accents():
     from magicdance_core.motion.beatsync import beat_grid
 
-    beats = np.arange(0, 300, 15.0)
-    assert np.array_equal(beat_grid(beats, np.arange(3, 300, 15)), beats)          # a move per beat
-    grid = beat_grid(beats, np.arange(17, 300, 30))                               # every 2 beats, near odd ones
-    assert np.array_equal(grid, beats[1::2])
+    slow = np.arange(0, 300, 20.0)                                                 # 90 BPM: every beat
+    assert np.array_equal(beat_grid(slow, np.arange(3, 300, 40)), slow)
+    fast = np.arange(0, 300, 15.0)                                                 # 120 BPM: every other beat
+    assert np.array_equal(beat_grid(fast, np.arange(17, 300, 30)), fast[1::2])     # accents near the odd ones
+    assert np.array_equal(beat_grid(fast, np.arange(2, 300, 30)), fast[0::2])
+
+
+def _irregular_dance(T=600, seed=3):
+    """Arm swings whose rests come at irregular gaps of 12-75 frames (no tempo of their own)."""
+    rng = np.random.default_rng(seed)
+    rests = np.cumsum(rng.uniform(12, 75, 40))
+    rests = np.concatenate([[-30.0], rests[rests < T + 80]])
+    phase = np.interp(np.arange(T), rests, np.arange(len(rests), dtype=np.float64))
+    return _accented(T=T, phase=phase)
+
+
+def test_pulse_map_slows_into_grid_beats_and_keeps_them_in_place():
+    from magicdance_core.motion.beatsync import pulse_map
+
+    grid = np.array([10.0, 40.0, 70.0, 100.0])
+    pinned = np.zeros(120, bool)
+    pinned[75] = True
+    u = pulse_map(120, grid, 0.5, pinned)
+    np.testing.assert_array_equal(u[[10, 40, 70]], [10, 40, 70])                  # grid beats stay
+    rate = np.diff(u)
+    assert np.all(rate > 0)                                                       # never runs backwards
+    assert rate[10] < 0.6 and rate[39] < 0.6 and 1.4 < rate[24] < 1.6             # slow at beats, fast between
+    np.testing.assert_array_equal(u[:11], np.arange(11))                          # before the first beat
+    np.testing.assert_array_equal(u[70:], np.arange(70, 120))                     # segment with a pinned frame
+    np.testing.assert_array_equal(pulse_map(120, grid, 0.0), np.arange(120.0))
+
+
+def test_pulse_gives_an_irregular_dance_the_songs_tempo():
+    from magicdance_core import metrics
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.motion.beatsync import beat_sync
+
+    poses, trans, contacts = _irregular_dance()
+    j = forward_kinematics(poses, trans)
+    for bpm in (90.0, 128.0):                       # every beat; every other beat above 106 BPM
+        beats_s = np.arange(0.3, 20, 60.0 / bpm)
+        assert not metrics.tempo_follows(bpm, metrics.movement_tempo(j))
+        p0, t0, _ = beat_sync(poses, trans, contacts, j, beats_s, pulse=0.0)
+        p1, t1, _ = beat_sync(poses, trans, contacts, j, beats_s, pulse=0.5)
+        assert not metrics.tempo_follows(bpm, metrics.movement_tempo(forward_kinematics(p0, t0)))
+        assert metrics.tempo_follows(bpm, metrics.movement_tempo(forward_kinematics(p1, t1)))
+
+
+def test_pulse_keeps_pinned_frames_exactly():
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.motion.beatsync import beat_sync
+
+    poses, trans, contacts = _irregular_dance()
+    j = forward_kinematics(poses, trans)
+    pinned = np.zeros(len(poses), bool)
+    pinned[[50, 51, 52, 300]] = True
+    pinned[400:460] = True
+    p1, t1, _ = beat_sync(poses, trans, contacts, j, np.arange(0.3, 20, 0.6), pulse=0.5, pinned=pinned)
+    np.testing.assert_array_equal(p1[pinned], poses[pinned])
+    np.testing.assert_array_equal(t1[pinned], trans[pinned])
+    assert np.abs(p1[100:280] - poses[100:280]).max() > 1e-2
+
+
+def test_beat_pulse_out_of_range_is_a_clear_error(tiny):
+    song = _song(90)
+    song.beats_s = np.arange(0, 3, 0.5)
+    with pytest.raises(BadInput, match="beat_pulse"):
+        generate_dance(song, seed=0, steps=2, checkpoint=tiny.ckpt, beat_pulse=1.5)
 
 
 # ---------------------------------------------------------------- choreographer guide (SDEdit)

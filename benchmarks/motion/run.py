@@ -248,6 +248,8 @@ def main() -> int:
             "song": s.name, "tempo_bpm": round(float(a.tempo_bpm), 1),
             "movement_tempo_bpm_seeds": [round(t, 1) for t in tempos],
             "tempo_follows_seeds": [bool(metrics.tempo_follows(a.tempo_bpm, t)) for t in tempos],
+            "tempo_follows_beat_interval_seeds": [bool(metrics.tempo_follows(a.tempo_bpm, metrics.beat_interval_tempo(x.joints)))
+                                                  for x in [m] + extra],
             "pop_frames_seeds": [pops(x.joints) for x in [m] + extra],
             "max_pelvis_turn_deg_seeds": round(max(max_turn_deg(x.poses) for x in [m] + extra), 1),
             "movement_tempo_bpm": round(metrics.movement_tempo(j), 1),
@@ -261,6 +263,18 @@ def main() -> int:
             "seconds": round(dt, 2), "frames": m.num_frames,
         })
         print(rows[-1], flush=True)
+    # the same dances without the pulse, and with the model's own timing (no beat sync at all)
+    ablations = {}
+    for name, kw in (("without_pulse", {"beat_pulse": 0.0}), ("model_timing", {"beat_sync": False})):
+        fol, ba, jk = [], [], []
+        for a in analyses:
+            for k in range(args.tempo_seeds):
+                x = generate_dance(a, seed=k, steps=steps, checkpoint=ckpt, **kw).joints
+                fol.append(metrics.tempo_follows(a.tempo_bpm, metrics.movement_tempo(x)))
+                ba.append(metrics.beat_align_bailando(x, a.beats_s))
+                jk.append(metrics.jerk(x))
+        ablations[name] = {"tempo_follow_fraction": round(float(np.mean(fol)), 3),
+                           "beat_align_bailando_mean": round(float(np.mean(ba)), 4), "jerk_mean": round(float(np.mean(jk)), 1)}
     seeds = [generate_dance(analyses[0], seed=k, steps=steps, checkpoint=ckpt).joints for k in range(5)]
     style_names = list(lm.cfg.style_names)
     styled = {st: generate_dance(analyses[0], seed=0, steps=steps, checkpoint=ckpt, style=st).joints for st in style_names}
@@ -334,7 +348,10 @@ def main() -> int:
         "tempo_follow_fraction": round(float(np.mean([f for r in rows for f in r["tempo_follows_seeds"]])), 3),
         "tempo_correlation_all_seeds": round(float(np.corrcoef(
             [[r["tempo_bpm"], t] for r in rows for t in r["movement_tempo_bpm_seeds"]], rowvar=False)[0, 1]), 3),
+        "tempo_follow_fraction_beat_interval": round(float(np.mean(
+            [f for r in rows for f in r["tempo_follows_beat_interval_seeds"]])), 3),
         "tempo_dances": int(sum(len(r["tempo_follows_seeds"]) for r in rows)),
+        "ablations": ablations,
         "tempo_data_reference": corpus_tempo(args.data),
         "choreographer_reference": {"dances": len(choreo), "tempo_follow_fraction": round(float(np.mean(choreo_tempo)), 3),
                                     "beat_align_bailando_mean": round(float(np.mean(choreo_ba)), 4)},

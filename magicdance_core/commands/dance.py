@@ -16,8 +16,8 @@ def add_arguments(p) -> None:
     p.add_argument("--animator-weights", default=None, help="MagicAnimate's pretrained_models folder (diffusion animator)")
     p.add_argument("--yaw-limit", type=float, default=30.0,
                    help="keep the dancer within +-DEG of facing the camera (the photo has no back; default 30, 180 = off)")
-    p.add_argument("--generator", choices=("choreo", "model"), default="choreo",
-                   help="who dances: the procedural choreographer (default; steadier on the beat today) or the diffusion model")
+    p.add_argument("--generator", choices=("model", "choreo"), default="model",
+                   help="who dances: the motion diffusion model (default) or the procedural choreographer")
     p.add_argument("--travel-limit", type=float, default=0.15, metavar="METRES",
                    help="keep the dancer's pelvis within about this distance of where the photo's person stands "
                         "(default 0.15; 0 = off)")

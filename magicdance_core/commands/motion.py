@@ -26,7 +26,10 @@ def add_arguments(p) -> None:
                    help="with --style: start from the choreographer's dance in that style noised to S "
                         "(0-1; default: the checkpoint's, 0 = the model alone)")
     p.add_argument("--no-beat-sync", action="store_true",
-                   help="keep the model's timing (no retiming of the dance's accents onto the beats)")
+                   help="keep the model's timing (no retiming of the dance's accents onto the beats, no pulse)")
+    p.add_argument("--beat-pulse", type=float, default=None, metavar="A",
+                   help="how much the dance slows into each beat and speeds up between (0-0.9; "
+                        "default: the checkpoint's, 0 = accents on the beats only)")
 
 
 def run(args, progress) -> int:
@@ -52,7 +55,7 @@ def run(args, progress) -> int:
     motion = generate_dance(music, style=args.style, seed=args.seed, steps=args.steps, constraints=cons,
                             guidance=args.guidance, eta=args.eta, checkpoint=args.checkpoint,
                             foot_fix=not args.no_foot_fix, beat_sync=False if args.no_beat_sync else None,
-                            choreo_guide=args.choreo_guide,
+                            choreo_guide=args.choreo_guide, beat_pulse=args.beat_pulse,
                             progress=progress)
     save_motion(motion, out)
     print(f"wrote {out} ({motion.num_frames} frames, {motion.duration_s:.1f} s, {motion.meta.get('model')})")

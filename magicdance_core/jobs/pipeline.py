@@ -33,9 +33,9 @@ class DanceOptions:
     seed: int = 0
     size: int = 512
     yaw_limit_deg: float = 30.0
-    # The procedural choreographer by default: it stays on the beat and follows the song's tempo,
-    # which the shipped diffusion model does not yet do reliably (benchmarks/motion/RESULTS.md).
-    generator: str = "choreo"
+    # The shipped diffusion model ("choreo": the procedural choreographer, the fallback when no
+    # checkpoint exists); benchmarks/motion/RESULTS.md compares the two.
+    generator: str = "model"
     travel_limit_m: float = 0.15   # pelvis stays within ~this of where the photo's person stands
     animator: str = "puppet"
     animator_weights: Optional[str] = None
@@ -188,8 +188,12 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
 
         k_motion = stage("motion", dict(file=sha256_file(mf)), ["motion.npz"], do_motion_file)
     else:
+        from ..motion.api import DEFAULT_CHECKPOINT
+
+        # a new checkpoint (or its sampling settings) dances differently: part of the key
+        ckpt = sha256_file(DEFAULT_CHECKPOINT) if opt.generator == "model" and DEFAULT_CHECKPOINT.is_file() else None
         k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg,
-                                               travel=opt.travel_limit_m, generator=opt.generator),
+                                               travel=opt.travel_limit_m, generator=opt.generator, checkpoint=ckpt),
                          ["motion.npz"], do_motion)
     from ..body.motion_file import load_motion
 

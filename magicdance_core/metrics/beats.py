@@ -145,6 +145,18 @@ def movement_tempo(joints: np.ndarray, fps: float = 30.0, min_bpm: float = 40.0,
     return float(60.0 * fps / lag)
 
 
+def beat_interval_tempo(joints: np.ndarray, fps: float = 30.0) -> float:
+    """A second, simpler estimate of the dance's tempo: 60 / the median gap between its
+    kinematic beats (:func:`kinematic_beats_bailando`), in beats per minute; 0.0 with fewer
+    than three. Less smooth than :func:`movement_tempo` but free of its lag search, so the
+    two agreeing is evidence the tempo is real.
+    """
+    kb = kinematic_beats_bailando(joints)
+    if len(kb) < 3:
+        return 0.0
+    return float(60.0 * fps / np.median(np.diff(kb)))
+
+
 def tempo_follows(song_bpm: float, movement_bpm: float, tol: float = 0.08) -> bool:
     """True when the dance moves at the song's tempo, half of it or twice it (within ``tol``).
 

@@ -126,7 +126,8 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
                    eta: float = 1.0, checkpoint: Optional[PathLike] = None, foot_fix: bool = True,
                    smooth: Optional[float] = None, music_features: Optional[np.ndarray] = None,
                    generator: str = "model", beat_sync: Optional[bool] = None,
-                   choreo_guide: Optional[float] = None, progress: Optional[ProgressFn] = None) -> Motion:
+                   choreo_guide: Optional[float] = None, beat_pulse: Optional[float] = None,
+                   progress: Optional[ProgressFn] = None) -> Motion:
     """A dance for ``music`` (a song path or a MusicAnalysis), 30 fps, as long as the song.
 
     ``style``: one of the choreographer's STYLES or None; ``seed``: same seed, same dance;
@@ -139,7 +140,10 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     ``music_features``: (T,F) features for checkpoints not using edge35 (e.g. Jukebox);
     ``generator``: "model" (the diffusion model) or "choreo" (the procedural choreographer);
     ``beat_sync``: retime the dance so its accents land on the beats (default: the
-    checkpoint's ``beat_sync`` strength; False = off; constrained frames never move);
+    checkpoint's ``beat_sync`` strength; False = off, pulse included; constrained frames never move);
+    ``beat_pulse``: 0-1, how much the playback slows into every beat (or every other beat
+    above 106 BPM) and speeds up between, giving the dance the song's tempo (default: the
+    checkpoint's; 0 = accents moved onto beats only);
     ``choreo_guide``: with a style, how far (0-1 of the noise schedule) the choreographer's
     dance in that style is noised before the model redraws it (default: the checkpoint's;
     0 = pure model).
@@ -157,7 +161,7 @@ def generate_dance(music, *, style: Optional[str] = None, seed: int = 0, steps: 
     return _generate(lm, analysis, _music_sha(analysis, music), style=style, seed=seed, steps=steps,
                      constraints=constraints, guidance=guidance, eta=eta, foot_fix=foot_fix,
                      smooth=smooth, music_features=music_features, beat_sync=beat_sync,
-                     choreo_guide=choreo_guide, progress=progress)
+                     choreo_guide=choreo_guide, beat_pulse=beat_pulse, progress=progress)
 
 
 def _choreo_init(lm: LoadedModel, analysis, style: str, seed: int, T: int):
@@ -200,7 +204,8 @@ def _fallback(music, style, seed, constraints, progress, reason: str = "no motio
 
 
 def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, constraints, guidance, eta,
-              foot_fix, smooth, music_features, progress, beat_sync=None, choreo_guide=None) -> Motion:
+              foot_fix, smooth, music_features, progress, beat_sync=None, choreo_guide=None,
+              beat_pulse=None) -> Motion:
     import torch
 
     from .sampler import DDIMSampler, SamplerSettings, join_windows, split_windows
@@ -251,6 +256,9 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
     guide = float(cfg.choreo_guide if choreo_guide is None else choreo_guide)
     if not 0.0 <= guide <= 1.0:
         raise BadInput(f"choreo_guide must be between 0 and 1, got {guide:g}")
+    pulse = float(cfg.beat_pulse if beat_pulse is None else beat_pulse)
+    if not 0.0 <= pulse <= 0.9:
+        raise BadInput(f"beat_pulse must be between 0 and 0.9, got {pulse:g}")
     init = None
     if style_id is not None and 0 < guide < 1:
         init = _choreo_init(lm, analysis, style, seed, T)
@@ -293,7 +301,8 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
         if cons is not None:
             pinned = cons.mask.any(axis=1) | np.isfinite(cons.root_yaw)
         joints = Motion(poses=poses, trans=trans, contacts=contacts).joints
-        poses, trans, contacts = retime(poses, trans, contacts, joints, beats, fps=30.0, strength=sync, pinned=pinned)
+        poses, trans, contacts = retime(poses, trans, contacts, joints, beats, fps=30.0, strength=sync, pinned=pinned,
+                                        pulse=pulse)
     if cfg.max_root_turn > 0:  # last: retiming may speed a turn up
         from .turnlimit import limit_root_turn
 
@@ -313,6 +322,7 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
                         "checkpoint_sha256": lm.sha256, "seed": int(seed), "style": style or "none",
                         "music_sha256": music_sha, "steps": settings.steps, "guidance": settings.guidance,
                         "eta": settings.eta, "smooth": float(smooth or 0.0), "foot_fix": bool(foot_fix),
-                        "beat_sync": float(sync), "choreo_guide": guide if init is not None else 0.0,
+                        "beat_sync": float(sync), "beat_pulse": pulse if sync > 0 else 0.0,
+                        "choreo_guide": guide if init is not None else 0.0,
                         "version": __version__})
     return motion

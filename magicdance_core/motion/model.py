@@ -77,6 +77,9 @@ class DenoiserConfig:
     # Sampling only: retime the dance so its accents land on the song's beats (0: off,
     # 1: fully), see beatsync.py; generate_dance(beat_sync=False) switches it off.
     beat_sync: float = 0.0
+    # Sampling only, with beat_sync: the playback rate dips by this much on every grid beat
+    # and rises between (0: off), so the dance moves at the song's tempo; see beatsync.py.
+    beat_pulse: float = 0.0
     # Sampling only: with a style, start from the choreographer's dance in that style noised to
     # this fraction of the schedule (SDEdit) instead of pure noise (0: off). The model was not
     # able to learn the styles from its labels (benchmarks/motion/RESULTS.md); this way a style
@@ -86,7 +89,7 @@ class DenoiserConfig:
     # Read by generate_dance only: training ignores them, so a checkpoint's values may be
     # changed after training (scripts/set_sampling.py) and init_from does not compare them.
     SAMPLING_FIELDS = ("guidance_weight", "style_guidance", "smooth", "smooth_travel", "max_root_turn", "beat_sync",
-                       "choreo_guide")
+                       "beat_pulse", "choreo_guide")
 
     @property
     def tokens(self) -> int:
