@@ -55,7 +55,8 @@ class MAGICDANCE_OT_generate_dance(JobOperatorMixin, bpy.types.Operator):
         self._arm_name = _dancer(context).name
         s = getattr(context.scene, "magicdance", None)
         return generation.generate_request(context.scene, style=style, seed=seed, steps=steps,
-                                           generator=s.generator.lower() if s else None)
+                                           generator=s.generator.lower() if s else None,
+                                           beat_pulse=s.beat_pulse if s else None)
 
     def apply(self, context, result):
         from .. import generation
@@ -112,7 +113,8 @@ class MAGICDANCE_OT_regenerate(JobOperatorMixin, bpy.types.Operator):
         self._foot_lock = bool(s and s.foot_lock)
         req, self._plan = generation.regenerate_request(context.scene, arm, f0, f1, bones=bones, style=style,
                                                         seed=seed, steps=s.steps if s else 0,
-                                                        generator=s.generator.lower() if s else None)
+                                                        generator=s.generator.lower() if s else None,
+                                                        beat_pulse=s.beat_pulse if s else None)
         return req
 
     def apply(self, context, result):

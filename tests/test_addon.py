@@ -97,12 +97,12 @@ def _scene_with_take(installed, song, seed=3):
     return bpy.context.scene, arm
 
 
-def _reference_motion(installed, song, seed, generator="model"):
-    # "model": the scene setting's default generator (props.MagicDanceSceneSettings.generator)
+def _reference_motion(installed, song, seed, generator="model", beat_pulse=0.5):
+    # the scene settings' defaults (props.MagicDanceSceneSettings: generator, beat_pulse)
     from magicdance_core.worker.generate import generate_motion
 
     music = _mod(installed, "music")
-    return generate_motion(music.analyze(song), seed=seed, generator=generator)
+    return generate_motion(music.analyze(song), seed=seed, generator=generator, beat_pulse=beat_pulse)
 
 
 # ------------------------------------------------------------------ build & install
@@ -565,3 +565,8 @@ def test_generator_setting_chooses_who_dances(fresh, song):
     sc.magicdance.generator = "CHOREO"
     assert bpy.ops.magicdance.generate_dance() == {"FINISHED"}
     np.testing.assert_allclose(first_channel(), takes.motion_channels(m_choreo)[:, 0], atol=1e-6)
+    sc.magicdance.generator, sc.magicdance.beat_pulse = "MODEL", 0.0     # the Beat pulse slider reaches the model
+    assert bpy.ops.magicdance.generate_dance() == {"FINISHED"}
+    m_flat = _reference_motion(fresh, song, seed=5, beat_pulse=0.0)
+    assert np.abs(takes.motion_channels(m_flat)[:, 0] - takes.motion_channels(m_model)[:, 0]).max() > 1e-3
+    np.testing.assert_allclose(first_channel(), takes.motion_channels(m_flat)[:, 0], atol=1e-6)

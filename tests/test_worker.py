@@ -62,6 +62,25 @@ def test_generate_through_protocol_writes_motion(tmp_path):
     np.testing.assert_allclose(m.poses, ref.poses, atol=1e-6)
 
 
+def test_beat_pulse_reaches_the_model_through_the_protocol(tmp_path):
+    a = _analysis(seconds=8.0, bpm=90.0)
+    mj = tmp_path / "music.json"
+    a.to_json(mj)
+    req = {"op": "generate", "music": str(mj), "seed": 2}
+    msgs = _serve(json.dumps({**req, "out": str(tmp_path / "p0.npz"), "beat_pulse": 0.0}) + "\n",
+                  json.dumps({**req, "out": str(tmp_path / "p5.npz"), "beat_pulse": 0.5}) + "\n",
+                  json.dumps({**req, "out": str(tmp_path / "bad.npz"), "beat_pulse": "lots"}) + "\n",
+                  json.dumps({**req, "out": str(tmp_path / "big.npz"), "beat_pulse": 3}) + "\n")
+    from magicdance_core.body.motion_file import load_motion
+
+    errors = [x["message"] for x in msgs if x["type"] == "error"]
+    assert len(errors) == 2 and "must be a number" in errors[0] and "beat_pulse must be between" in errors[1]
+    assert not (tmp_path / "bad.npz").exists() and not (tmp_path / "big.npz").exists()
+    p0, p5 = load_motion(tmp_path / "p0.npz"), load_motion(tmp_path / "p5.npz")
+    assert p0.meta["beat_pulse"] == 0.0 and p5.meta["beat_pulse"] == 0.5     # the shipped model ran
+    assert np.abs(p0.poses - p5.poses).max() > 1e-3
+
+
 def test_slice_analysis_shifts_beats_and_features():
     a = _analysis(10.0)
     s = slice_analysis(a, 2.0, 5.0)

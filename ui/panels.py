@@ -79,6 +79,8 @@ class MAGICDANCE_PT_main(_Panel, bpy.types.Panel):
             col = box.column(align=True)
             col.prop(s, "style")
             col.prop(s, "generator")
+            if s.generator == "MODEL":
+                col.prop(s, "beat_pulse")
             row = col.row(align=True)
             row.prop(s, "seed")
             row.prop(s, "steps")

@@ -70,10 +70,11 @@ def available_generator() -> str:
 
 def generate_motion(music, *, style: Optional[str] = None, seed: int = 0, steps: Optional[int] = None,
                     constraints=None, start_s: Optional[float] = None, end_s: Optional[float] = None,
-                    generator: Optional[str] = None, progress=None) -> Motion:
+                    generator: Optional[str] = None, beat_pulse: Optional[float] = None, progress=None) -> Motion:
     """A Motion for ``music`` (path or MusicAnalysis), optionally for a time range only.
 
-    ``generator``: "model" or "choreo" (motion.api's choice; None = the model)."""
+    ``generator``: "model" or "choreo" (motion.api's choice; None = the model);
+    ``beat_pulse``: the model's beat pulse (None = the checkpoint's; see motion/beatsync.py)."""
     analysis = load_analysis(music, progress=progress)
     if start_s is not None or end_s is not None:
         analysis = slice_analysis(analysis, start_s or 0.0, analysis.duration_s if end_s is None else end_s)
@@ -82,7 +83,8 @@ def generate_motion(music, *, style: Optional[str] = None, seed: int = 0, steps:
         from ..motion.api import generate_dance
 
         m = generate_dance(analysis, style=style or None, seed=int(seed), steps=steps,
-                           constraints=constraints, generator=generator or "model", progress=progress)
+                           constraints=constraints, generator=generator or "model", beat_pulse=beat_pulse,
+                           progress=progress)
     elif which == "choreo.compose":
         from ..choreo.compose import choreograph
 

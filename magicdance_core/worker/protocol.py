@@ -78,9 +78,22 @@ def _op_generate(req: dict, progress) -> dict:
         constraints = build_constraints(ref, lm, jm, edges)
     m = generate_motion(req["music"], style=req.get("style"), seed=int(req.get("seed", 0)),
                         steps=req.get("steps"), constraints=constraints, generator=req.get("generator"),
+                        beat_pulse=_optional_float(req, "beat_pulse"),
                         start_s=req.get("start_s"), end_s=req.get("end_s"), progress=progress)
     save_motion(m, req["out"])
     return {"paths": {"motion": str(req["out"])}}
+
+
+def _optional_float(req: dict, key: str):
+    from ..errors import BadInput
+
+    v = req.get(key)
+    if v is None:
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise BadInput(f"{key} must be a number, got {v!r}") from None
 
 
 def _op_analyze(req: dict, progress) -> dict:
