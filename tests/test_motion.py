@@ -400,6 +400,9 @@ def test_cli_motion(tiny_run, tmp_path, cli):
     assert not bad.exists()
     r = cli("-q", "motion", song, "-o", bad, "--checkpoint", tiny_run.ckpt, "--style", "polka")
     assert r.returncode == 2 and "unknown style" in r.stderr and not bad.exists()
+    r = cli("-q", "motion", song, "-o", bad, "--checkpoint", tiny_run.ckpt, "--beat-pulse", "2")
+    assert r.returncode == 2 and "--beat-pulse must be between" in r.stderr and not bad.exists()
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_progress_and_cancel(tiny_run):
