@@ -141,6 +141,34 @@ def test_turn_limit_keeps_pinned_frames_exactly():
     assert steps[free].max() <= 20.0 + 1e-6
 
 
+def _steps_deg(poses):
+    q = axis_angle_to_quat(poses[:, 0])
+    return np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(q[1:] * q[:-1], -1)), 0, 1)))
+
+
+def test_turn_into_a_pinned_frame_is_limited_too():
+    yaw = np.concatenate([np.zeros(10), np.full(20, 120.0)])     # a snap two frames before a key
+    pinned = np.zeros(30, bool)
+    pinned[12] = True
+    out = limit_root_turn(_yaw_poses(yaw), 15.0, pinned)
+    assert _steps_deg(out).max() <= 15.0 + 1e-6
+    np.testing.assert_allclose(out[12, 0], _yaw_poses(yaw)[12, 0], atol=1e-12)
+
+
+def test_turn_between_keys_goes_the_short_way():
+    # keys at 162 and -162 degrees 15 frames apart; the model spun the long way (324 degrees) in 4
+    # frames, which cannot fit 15 frames at 15 degrees a frame: the short way (36 degrees) is taken
+    yaw = np.concatenate([np.full(20, 162.0), np.linspace(162.0, -162.0, 5)[1:-1] % 360, np.full(20, -162.0)])
+    yaw = np.where(yaw > 180, yaw - 360, yaw)
+    poses = _yaw_poses(yaw)
+    pinned = np.zeros(len(yaw), bool)
+    pinned[[12, 27]] = True
+    out = limit_root_turn(poses, 15.0, pinned)
+    assert _steps_deg(out).max() <= 15.0 + 1e-6
+    np.testing.assert_allclose(out[pinned, 0], poses[pinned, 0], atol=1e-12)
+    assert np.abs(np.diff(np.unwrap(np.radians(_yaw_of(out))))).sum() < np.radians(180)  # no spin (324)
+
+
 def test_shipped_checkpoint_limits_pelvis_turns(tmp_path):
     lm = load_model(DEFAULT_CHECKPOINT)
     assert 0 < lm.cfg.max_root_turn <= 25

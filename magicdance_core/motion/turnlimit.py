@@ -11,8 +11,10 @@ angle) and the rest (tilt). The facing is rate-limited by two slew-rate limiters
 forwards (it lags a snap) and one backwards (it leads it), averaged: the turn is centred where
 the model put it, stays under the limit (the mean of two limited tracks is limited), and equals
 the input wherever the input turns slower than the limit. Snaps are almost all facing; a
-final forward slew limiter on the whole rotation catches what tilt is left. Pinned frames (a
-constrained pelvis rotation) reset the trackers, so they keep exactly their values.
+final slew limiter (forwards, then backwards) on the whole rotation catches what tilt is left.
+Pinned frames (a constrained pelvis rotation) keep exactly their values; the trackers stay
+within reach of them (|facing(t) - facing(pin)| <= limit * |t - pin|), so the turn into a
+pinned frame is limited too.
 
 Written here (not a library call): scipy's Rotation has slerp but no rate limiter.
 """
@@ -41,21 +43,63 @@ def _angle(a: np.ndarray, b: np.ndarray) -> float:
     return 2.0 * float(np.arccos(min(abs(float(np.dot(a, b))), 1.0)))
 
 
-def _slew(x: np.ndarray, step: float, pinned: np.ndarray) -> np.ndarray:
-    """1-D: follow x, moving at most ``step`` per frame; pinned frames take x exactly."""
+def _reach(z: np.ndarray, step: float, pinned: np.ndarray) -> tuple:
+    """(lo, hi) per frame: the values from which every pinned frame can still be reached
+    (or was reachable) turning at most ``step`` a frame; +-inf without pins."""
+    T = len(z)
+    lo, hi = np.full(T, -np.inf), np.full(T, np.inf)
+    t = np.arange(T)
+    for p in np.flatnonzero(pinned):
+        lo = np.maximum(lo, z[p] - step * np.abs(t - p))
+        hi = np.minimum(hi, z[p] + step * np.abs(t - p))
+    return lo, hi
+
+
+def _slew(x: np.ndarray, step: float, pinned: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """1-D: follow x, moving at most ``step`` per frame and staying within [lo, hi] (so the
+    next pinned frame is reached within the limit); pinned frames take x exactly."""
     out = x.copy()
     for t in range(1, len(x)):
         if not pinned[t]:
-            out[t] = out[t - 1] + np.clip(x[t] - out[t - 1], -step, step)
+            out[t] = min(max(out[t - 1] + np.clip(x[t] - out[t - 1], -step, step), lo[t]), hi[t])
     return out
 
 
 def limit_facing(yaw: np.ndarray, max_rad: float, pinned: np.ndarray) -> np.ndarray:
-    """(T,) facing angles (radians) -> same turning at most ``max_rad`` a frame, centred."""
-    y = np.unwrap(np.asarray(yaw, np.float64))
-    fwd = _slew(y, max_rad, pinned)
-    bwd = _slew(y[::-1], max_rad, pinned[::-1])[::-1]
-    return 0.5 * (fwd + bwd)
+    """(T,) facing angles (radians) -> same turning at most ``max_rad`` a frame, centred.
+
+    Between two pinned frames the turn goes the way the model went if that fits the limit,
+    else the short way round; a pair that cannot be joined within the limit (the animator's
+    own keys turn faster) is joined at an even rate.
+    """
+    z = np.unwrap(np.asarray(yaw, np.float64))
+    pinned = np.asarray(pinned, bool)
+    pins = np.flatnonzero(pinned)
+    for p, q in zip(pins[:-1], pins[1:]):
+        d = z[q] - z[p]
+        if abs(d) > max_rad * (q - p) + 1e-9:
+            short = (d + np.pi) % (2 * np.pi) - np.pi
+            if abs(short) < abs(d):
+                z[q:] += short - d          # same facings from q on, reached the short way
+    lo, hi = _reach(z, max_rad, pinned)
+    fwd = _slew(z, max_rad, pinned, lo, hi)
+    bwd = _slew(z[::-1], max_rad, pinned[::-1], lo[::-1], hi[::-1])[::-1]
+    out = 0.5 * (fwd + bwd)
+    for p, q in zip(pins[:-1], pins[1:]):   # out of reach: an even turn between the two keys
+        if q - p > 1 and abs(z[q] - z[p]) > max_rad * (q - p) + 1e-9:
+            out[p:q + 1] = np.linspace(z[p], z[q], q - p + 1)
+    out[pinned] = z[pinned]
+    return out
+
+
+def _limit_tilt(out: np.ndarray, max_rad: float, pinned: np.ndarray, order) -> None:
+    prev = None
+    for t in order:  # slerp each frame towards its neighbour in ``order`` within the limit
+        if prev is not None and not pinned[t]:
+            ang = _angle(out[prev], out[t])
+            if ang > max_rad + 1e-9:
+                out[t] = _slerp(out[prev], out[t], max_rad / ang)
+        prev = t
 
 
 def limit_turn_rate(quats: np.ndarray, max_deg: float, pinned: Optional[np.ndarray] = None) -> np.ndarray:
@@ -78,12 +122,9 @@ def limit_turn_rate(quats: np.ndarray, max_deg: float, pinned: Optional[np.ndarr
     Ry[:, 0, 0], Ry[:, 0, 2], Ry[:, 1, 1], Ry[:, 2, 0], Ry[:, 2, 2] = c, s_, 1.0, -s_, c
     out = quat_make_continuous(matrix_to_quat(Ry @ R))
     out[pinned] = q[pinned]
-    for t in range(1, T):  # what tilt is left: forward slew on the whole rotation
-        if pinned[t]:
-            continue
-        ang = _angle(out[t - 1], out[t])
-        if ang > max_rad + 1e-9:
-            out[t] = _slerp(out[t - 1], out[t], max_rad / ang)
+    # what tilt is left: a slew forwards, then backwards (so steps into a pinned frame are limited too)
+    _limit_tilt(out, max_rad, pinned, range(T))
+    _limit_tilt(out, max_rad, pinned, range(T - 1, -1, -1))
     return out
 
 
