@@ -371,6 +371,29 @@ def test_foot_fix_moves_the_foot_between_two_plants_without_a_jump():
     assert len(moving) >= 3 and np.minimum(height[moving], height[moving + 1]).min() > 0.03   # in the air
 
 
+def test_foot_fix_steps_stay_low_and_plants_hold_between_close_plants():
+    """Plants 0-9, 11-13 and 15-30 with one-frame lifts between, the body drifting 3 cm a frame:
+    the steps' arcs must not add up above the 10 cm cap (they did: 13 cm on frames marked in
+    contact) and the plants' frames away from the lifts must hold still."""
+    from magicdance_core.motion.footfix import remove_foot_sliding
+
+    T = 40
+    poses = np.zeros((T, 24, 3))
+    trans = np.zeros((T, 3))
+    trans[:, 0] = 0.03 * np.arange(T)
+    trans[:, 1] = 1.0
+    run = np.zeros(T, bool)
+    run[0:10] = run[11:14] = run[15:31] = True
+    contacts = np.zeros((T, 4))
+    contacts[:, 0] = contacts[:, 1] = run
+    m = remove_foot_sliding(Motion(poses=poses, trans=trans, contacts=contacts), floor_contacts=False)
+    la = JOINT_INDEX["left_ankle"]
+    j = m.joints[:, la]
+    assert (j[:, 1] - j[:5, 1].mean()).max() <= 0.1 + 1e-3
+    step = np.linalg.norm(np.diff(j[:, [0, 2]], axis=0), axis=-1)
+    assert step[1:7].max() < 5e-3 and step[19:28].max() < 5e-3
+
+
 # ---------------------------------------------------------------- CLI
 def _write_wav(path, seconds=3.0, sr=22050, bpm=120):
     t = np.arange(int(seconds * sr)) / sr

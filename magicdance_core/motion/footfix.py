@@ -8,7 +8,8 @@ rotations are re-solved with the choreographer's analytic two-bone IK
 the knee's bending plane. The correction fades in and out over a few frames
 outside each run so nothing pops. Where two plants are so close that their fades overlap
 (a lift of a few frames the model barely made), the foot is carried from one hold to the
-next as a small step on an arc, so it neither jumps nor slides along the floor.
+next as a small step on an arc in the frames between the plants (at least 5), so it neither
+jumps nor slides along the floor, and each plant holds its own point.
 
 With ``floor_contacts`` a foot also counts as planted where it is on the floor
 (ankle or toe within 5 cm of its resting height) and slower than ``slide_speed``
@@ -46,18 +47,32 @@ def _on_floor(pos: np.ndarray, fps: float, margin: float, slide_speed: float) ->
     return low & (v < slide_speed)
 
 
-def _step(target, lo, hi, p0, p1, max_lift: float = 0.1) -> None:
-    """Frames lo..hi-1 where the fades of two plants overlap: carry the foot from p0 to p1 as a
-    step, lifted on an arc (up to 10 cm, less for a short step) and moving across the floor only
-    while lifted, instead of jumping between the two holds in one frame or sliding between them."""
-    u = (np.arange(lo, hi) - lo + 1.0) / (hi - lo + 1.0)   # 0 at the first plant, 1 at the second
+def _step(target, lift, s, e, p0, p1, max_lift: float = 0.1) -> None:
+    """Frames s..e-1, the foot's time in the air between two plants whose fades overlap: carry
+    it from p0 to p1 as a step on an arc (up to 10 cm, less for a short step) instead of
+    jumping between the two holds in one frame or sliding between them. ``lift`` collects the
+    arc's height (the largest where steps meet)."""
+    u = (np.arange(s, e) - s + 1.0) / (e - s + 1.0)   # 0 on the first plant's last frame, 1 on the next's first
+    travel = np.clip((u - 0.25) / 0.5, 0.0, 1.0)      # lift off, travel, then set down
+    travel = travel * travel * (3 - 2 * travel)       # smoothstep
+    target[s:e, 0] = p0[0] + travel * (p1[0] - p0[0])
+    target[s:e, 2] = p0[1] + travel * (p1[1] - p0[1])
     d = float(np.linalg.norm(p1 - p0))
-    travel = np.clip((u - 0.25) / 0.5, 0.0, 1.0)
-    travel = travel * travel * (3 - 2 * travel)          # smoothstep: eases off and onto the floor
-    target[lo:hi, 0] = p0[0] + travel * (p1[0] - p0[0])
-    target[lo:hi, 2] = p0[1] + travel * (p1[1] - p0[1])
     if d > 0.02:
-        target[lo:hi, 1] += min(max_lift, d) * np.sin(np.pi * u)
+        lift[s:e] = np.maximum(lift[s:e], min(max_lift, d) * np.sin(np.pi * u))
+
+
+def _air_time(a0: int, b0: int, a1: int, b1: int, min_frames: int = 5) -> tuple:
+    """Frames [s, e) a step between plants [a0, b0) and [a1, b1) takes: the frames between
+    them, widened into the plants' ends to ``min_frames`` (a one-frame lift cannot carry the
+    foot anywhere without a jump) while each plant keeps at least one frame."""
+    s, e = b0, a1
+    while e - s < min_frames and (s > a0 + 1 or e < b1 - 1):
+        if s > a0 + 1:
+            s -= 1
+        if e - s < min_frames and e < b1 - 1:
+            e += 1
+    return s, e
 
 
 def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, min_run: int = 3,
@@ -78,6 +93,7 @@ def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, m
         if floor is not None:  # CONTACT_JOINTS and the contact channels share the order
             c |= floor[:, ca] | floor[:, ct]
         target = pos[:, ankle].copy()
+        lift = np.zeros(T)
         weight = np.zeros(T)
         runs = []
         for a, b in _runs(c):
@@ -90,10 +106,14 @@ def remove_foot_sliding(motion: Motion, threshold: float = 0.5, fade: int = 4, m
             w = np.clip(1.0 - dist / (fade + 1.0), 0.0, 1.0)
             weight[lo:hi] = np.maximum(weight[lo:hi], w)
             target[lo:hi, 0], target[lo:hi, 2] = pos[mid, ankle, 0], pos[mid, ankle, 2]
-            runs.append((lo, hi, pos[mid, ankle, [0, 2]]))
-        for (_, hi0, p0), (lo1, _, p1) in zip(runs, runs[1:]):
+            runs.append((a, b, lo, hi, pos[mid, ankle, [0, 2]]))
+        for (a0, b0, _, hi0, p0), (a1, b1, lo1, _, p1) in zip(runs, runs[1:]):
             if lo1 < hi0:  # fades overlap: a short lift between two plants becomes a step
-                _step(target, lo1, hi0, p0, p1)
+                s_, e_ = _air_time(a0, b0, a1, b1)
+                target[lo1:s_, 0], target[lo1:s_, 2] = p0      # each plant holds its own point
+                target[e_:hi0, 0], target[e_:hi0, 2] = p1
+                _step(target, lift, s_, e_, p0, p1)
+        target[:, 1] += lift
         if locked is not None:  # frames where the user fixed this leg stay exactly as given
             weight[locked[:, [hip, knee, ankle]].any(axis=1)] = 0.0
         frames = np.flatnonzero(weight > 0)
