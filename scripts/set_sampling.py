@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-
 def main(argv) -> int:
     from safetensors import safe_open
     from safetensors.torch import save_file
@@ -45,9 +44,23 @@ def main(argv) -> int:
         except ValueError:
             print(f"error: {kv!r}: not a number", file=sys.stderr)
             return 2
-    with safe_open(str(path), framework="pt") as f:
-        meta = dict(f.metadata() or {})
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        lo, hi = DenoiserConfig.SAMPLING_RANGES[key]
+        if not lo <= changes[key] <= hi:   # also refuses nan and inf
+            print(f"error: {key} must be between {lo:g} and {hi:g}, got {value}", file=sys.stderr)
+            return 2
+    if not path.is_file():
+        print(f"error: checkpoint not found: {path}", file=sys.stderr)
+        return 2
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for a file that is not one
+        print(f"error: not a readable safetensors checkpoint: {path} ({e.__class__.__name__})", file=sys.stderr)
+        return 2
+    if "config" not in meta:
+        print(f"error: {path} is not a MagicDance motion checkpoint (no config)", file=sys.stderr)
+        return 2
     cfg = json.loads(meta["config"])
     cfg.update(changes)
     meta["config"] = json.dumps(cfg)

@@ -189,6 +189,15 @@ def test_set_sampling_changes_only_sampling_fields(tiny, tmp_path):
         assert torch.equal(v, w), k
     r = subprocess.run([sys.executable, script, str(ck), "latent_dim=12"], capture_output=True, text=True)
     assert r.returncode == 2 and "settable" in r.stderr and "Traceback" not in r.stderr
+    before_bytes = ck.read_bytes()
+    for bad in ("beat_pulse=2", "choreo_guide=nan", "beat_sync=inf", "max_root_turn=-5"):
+        r = subprocess.run([sys.executable, script, str(ck), bad], capture_output=True, text=True)
+        assert r.returncode == 2 and "must be between" in r.stderr and "Traceback" not in r.stderr, bad
+    assert ck.read_bytes() == before_bytes                      # refused: the checkpoint is untouched
+    (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
+    for path in (tmp_path / "missing.safetensors", tmp_path / "junk.safetensors"):
+        r = subprocess.run([sys.executable, script, str(path), "smooth=1"], capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
 
 
 # ---------------------------------------------------------------- beat sync
@@ -317,6 +326,25 @@ def test_pulse_keeps_pinned_frames_exactly():
     np.testing.assert_array_equal(p1[pinned], poses[pinned])
     np.testing.assert_array_equal(t1[pinned], trans[pinned])
     assert np.abs(p1[100:280] - poses[100:280]).max() > 1e-2
+
+
+def test_beat_sync_with_repeated_or_too_few_beats(tiny, tmp_path):
+    from magicdance_core.body.fk import forward_kinematics
+    from magicdance_core.motion.beatsync import beat_sync
+
+    poses, trans, contacts = _irregular_dance()
+    j = forward_kinematics(poses, trans)
+    p1, _, _ = beat_sync(poses, trans, contacts, j, np.full(6, 1.0), pulse=0.5)    # one beat, repeated
+    np.testing.assert_array_equal(p1, poses)
+    p2, _, _ = beat_sync(poses, trans, contacts, j, np.repeat(np.arange(0.3, 20, 0.6), 2), pulse=0.5)
+    assert np.isfinite(p2).all() and np.abs(p2 - poses).max() > 1e-2              # doubled beats still sync
+    ck = tmp_path / "m.safetensors"
+    ck.write_bytes(tiny.ckpt.read_bytes())
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "set_sampling.py"), str(ck), "beat_sync=1"], check=True,
+                   capture_output=True)
+    song = _song(120)
+    song.beats_s = np.array([1.0])
+    assert generate_dance(song, seed=0, steps=2, checkpoint=ck).meta["beat_sync"] == 0.0   # nothing synced
 
 
 def test_beat_pulse_out_of_range_is_a_clear_error(tiny):

@@ -153,10 +153,14 @@ def beat_sync(poses, trans, contacts, joints, beats_s, fps: float = 30.0, streng
     from ..body.resample import sample_at
 
     T = len(poses)
-    if strength <= 0 or beats_s is None or len(beats_s) < 2 or T < 3:
+    if beats_s is None:
+        return poses, trans, contacts
+    beats = np.unique(np.asarray(beats_s, np.float64))          # sorted, no repeated beat
+    beats = beats[np.isfinite(beats)]
+    if strength <= 0 or len(beats) < 2 or T < 3:
         return poses, trans, contacts
     acc = accents(joints)
-    grid = beat_grid(np.asarray(beats_s, np.float64) * fps, acc, fps)
+    grid = beat_grid(beats * fps, acc, fps)
     m = time_map(T, acc, grid, pinned, max_rate)
     ident = np.arange(T, dtype=np.float64)
     if pulse > 0:

@@ -90,6 +90,10 @@ class DenoiserConfig:
     # changed after training (scripts/set_sampling.py) and init_from does not compare them.
     SAMPLING_FIELDS = ("guidance_weight", "style_guidance", "smooth", "smooth_travel", "max_root_turn", "beat_sync",
                        "beat_pulse", "choreo_guide")
+    # Their allowed ranges (inclusive), checked by scripts/set_sampling.py and generate_dance.
+    SAMPLING_RANGES = {"guidance_weight": (0.0, 100.0), "style_guidance": (0.0, 100.0), "smooth": (0.0, 30.0),
+                       "smooth_travel": (0.0, 30.0), "max_root_turn": (0.0, 180.0), "beat_sync": (0.0, 1.0),
+                       "beat_pulse": (0.0, 0.9), "choreo_guide": (0.0, 1.0)}
 
     @property
     def tokens(self) -> int:
