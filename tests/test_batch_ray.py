@@ -43,3 +43,31 @@ def test_manifest_errors(tmp_path, cli):
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: manifest bad.csv needs a header")
     r = cli("batch", tmp_path / "none.csv")
     assert r.returncode == 2 and "manifest not found" in r.stderr
+
+
+def test_resume_redoes_rows_danced_by_another_generator_or_checkpoint(tmp_path):
+    """A finished job from before the model became the default (or from another checkpoint)
+    is not skipped: its dance is not what this version would make."""
+    from magicdance_core.fileio import sha256_file
+    from magicdance_core.jobs.batch import Row, finished
+    from magicdance_core.jobs.pipeline import default_job_dir, motion_checkpoint_sha
+
+    music, photo, out = EX / "song.ogg", EX / "astronaut.jpg", tmp_path / "a.mp4"
+    out.write_bytes(b"video")
+    row = Row(1, str(music), str(photo), None, 3, str(out), None)
+    job = default_job_dir(out)
+    job.mkdir()
+
+    def write(generator, ckpt):
+        inputs = {"music": {"sha256": sha256_file(music)}, "photo": {"sha256": sha256_file(photo)}}
+        if ckpt:
+            inputs["motion_checkpoint"] = {"sha256": ckpt}
+        (job / "job.json").write_text(json.dumps({"status": "done", "inputs": inputs,
+                                                  "options": {"style": None, "seed": 3, "generator": generator}}))
+
+    write("model", motion_checkpoint_sha("model"))
+    assert finished(row)
+    write("choreo", None)
+    assert not finished(row)
+    write("model", "0" * 64)
+    assert not finished(row)

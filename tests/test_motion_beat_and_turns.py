@@ -295,6 +295,20 @@ def test_pulse_map_slows_into_grid_beats_and_keeps_them_in_place():
     np.testing.assert_array_equal(u[:11], np.arange(11))                          # before the first beat
     np.testing.assert_array_equal(u[70:], np.arange(70, 120))                     # segment with a pinned frame
     np.testing.assert_array_equal(pulse_map(120, grid, 0.0), np.arange(120.0))
+    gap = pulse_map(300, [0.0, 20.0, 40.0, 60.0, 280.0], 0.5)                    # beats stop for 7 s
+    np.testing.assert_array_equal(gap[60:], np.arange(60.0, 300.0))               # the break is not one beat
+
+
+def test_pulse_and_retiming_together_stay_within_the_playback_rate_cap():
+    from magicdance_core.motion.beatsync import MAX_PLAYBACK_RATE, pulse_map
+
+    T = 200
+    grid = np.arange(10.0, 190.0, 20.0)
+    under = np.interp(np.arange(T), [0, 100, 199], [0, 140, 199])      # retiming: 1.4x, then ~0.6x
+    u = pulse_map(T, grid, 0.9, under=under)
+    rate = np.diff(np.interp(u, np.arange(T), under))
+    assert rate.max() <= MAX_PLAYBACK_RATE + 1e-6 and rate.min() >= 1 / MAX_PLAYBACK_RATE - 1e-6
+    assert np.diff(pulse_map(T, grid, 0.9)).max() > 1.8                # uncapped without a retiming
 
 
 def test_pulse_gives_an_irregular_dance_the_songs_tempo():

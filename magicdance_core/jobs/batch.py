@@ -67,8 +67,9 @@ def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
 
 
 def finished(row: Row) -> bool:
-    """True when the row's job is done for the same inputs and its video exists."""
-    from .pipeline import default_job_dir
+    """True when the row's job is done for the same inputs, generator and motion checkpoint, and
+    its video exists."""
+    from .pipeline import DanceOptions, default_job_dir, motion_checkpoint_sha
 
     out = Path(row.out)
     jf = default_job_dir(out) / "job.json"
@@ -78,7 +79,9 @@ def finished(row: Row) -> bool:
         d = json.loads(jf.read_text())
         return (d.get("status") == "done" and d["inputs"]["music"]["sha256"] == sha256_file(row.music)
                 and d["inputs"]["photo"]["sha256"] == sha256_file(row.photo)
-                and d["options"].get("style") == row.style and int(d["options"].get("seed", 0)) == row.seed)
+                and d["options"].get("style") == row.style and int(d["options"].get("seed", 0)) == row.seed
+                and d["options"].get("generator", "choreo") == DanceOptions().generator
+                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(DanceOptions().generator))
     except (OSError, ValueError, KeyError, TypeError):
         return False
 

@@ -73,6 +73,13 @@ def _check(music: Path, photo: Path, out: Path, opt: DanceOptions) -> None:
             raise BadInput(f"unknown style {opt.style!r}; one of: {', '.join(sorted(STYLES))}")
 
 
+def motion_checkpoint_sha(generator: str) -> Optional[str]:
+    """sha256 of the motion checkpoint ``generator`` dances with (None: the choreographer)."""
+    from ..motion.api import DEFAULT_CHECKPOINT
+
+    return sha256_file(DEFAULT_CHECKPOINT) if generator == "model" and DEFAULT_CHECKPOINT.is_file() else None
+
+
 def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional[DanceOptions] = None,
               job_dir: Optional[PathLike] = None, progress: Optional[ProgressFn] = None,
               log: Callable[[str], None] = lambda s: None, motion_file: Optional[PathLike] = None) -> DanceResult:
@@ -88,8 +95,12 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
         out.parent.mkdir(parents=True, exist_ok=True)
     job = JobFolder(job_dir or default_job_dir(out))
     music_sha, photo_sha = sha256_file(music), sha256_file(photo)
-    job.set_inputs(dict(music=dict(path=str(music.resolve()), sha256=music_sha),
-                       photo=dict(path=str(photo.resolve()), sha256=photo_sha)), asdict(opt))
+    inputs = dict(music=dict(path=str(music.resolve()), sha256=music_sha),
+                  photo=dict(path=str(photo.resolve()), sha256=photo_sha))
+    ckpt_sha = motion_checkpoint_sha(opt.generator)
+    if ckpt_sha:
+        inputs["motion_checkpoint"] = dict(sha256=ckpt_sha)
+    job.set_inputs(inputs, asdict(opt))
     job.data["status"] = "running"
     job.save()
     res = DanceResult(video=out, job=job.root)
@@ -188,12 +199,9 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
 
         k_motion = stage("motion", dict(file=sha256_file(mf)), ["motion.npz"], do_motion_file)
     else:
-        from ..motion.api import DEFAULT_CHECKPOINT
-
         # a new checkpoint (or its sampling settings) dances differently: part of the key
-        ckpt = sha256_file(DEFAULT_CHECKPOINT) if opt.generator == "model" and DEFAULT_CHECKPOINT.is_file() else None
         k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg,
-                                               travel=opt.travel_limit_m, generator=opt.generator, checkpoint=ckpt),
+                                               travel=opt.travel_limit_m, generator=opt.generator, checkpoint=ckpt_sha),
                          ["motion.npz"], do_motion)
     from ..body.motion_file import load_motion
 

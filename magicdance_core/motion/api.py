@@ -294,7 +294,7 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
     poses = apply_root_yaw(poses, cons)
     sync = cfg.beat_sync if beat_sync is None else (cfg.beat_sync or 1.0) * bool(beat_sync)
     beats = getattr(analysis, "beats_s", None)
-    if beats is None or len(np.unique(np.asarray(beats, np.float64))) < 2:
+    if beats is None or len(np.unique(np.asarray(beats, np.float64)[np.isfinite(beats)])) < 2:
         sync = 0.0   # nothing to sync to: say so in meta
     if sync > 0:
         from .beatsync import beat_sync as retime

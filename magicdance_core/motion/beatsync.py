@@ -19,7 +19,8 @@ in the dope sheet:
    of a piecewise-linear time map t -> source time; knots that would play the motion
    faster or slower than ``max_rate`` are dropped (furthest-moved first);
 5. ``pulse`` (0-1): between two grid beats the playback rate follows 1 - pulse*cos, so the
-   body slows into every grid beat and moves fastest half way (see :func:`pulse_map`). The
+   body slows into every grid beat and moves fastest half way (see :func:`pulse_map`), less
+   where the accents' retiming already plays fast or slow (together at most 2.25x, at least 1/2.25x). The
    accents alone leave gaps of 1 to 5 beats (a move the model held long, or two quick
    ones); the pulse gives the dance a steady beat to move to, the way a dancer's groove
    does, and a dance whose only rhythm is the pulse still marks every grid beat;
@@ -118,7 +119,11 @@ def time_map(num_frames: int, accent_frames, beat_frames, pinned: Optional[np.nd
     return np.interp(ident, t, src)
 
 
-def pulse_map(num_frames: int, grid, amount: float, pinned: Optional[np.ndarray] = None) -> np.ndarray:
+MAX_PLAYBACK_RATE = 2.25  # accents moved (<= 1.5x) and pulse 0.5 together; a larger pulse is capped to it
+
+
+def pulse_map(num_frames: int, grid, amount: float, pinned: Optional[np.ndarray] = None,
+              under: Optional[np.ndarray] = None, max_rate: float = MAX_PLAYBACK_RATE) -> np.ndarray:
     """(T,) time map that slows the motion into every grid beat and speeds it up between them.
 
     Between consecutive grid beats b0 < b1 (L = b1 - b0) the map is
@@ -126,7 +131,9 @@ def pulse_map(num_frames: int, grid, amount: float, pinned: Optional[np.ndarray]
     beat, 1 + amount half way, and every grid beat maps to itself, so accents already moved
     onto the beats stay there and become the slowest moments - the body hits the beat. A
     segment holding a pinned frame, and the frames before the first and after the last grid
-    beat, keep rate 1 (so pinned frames map to themselves).
+    beat, keep rate 1 (so pinned frames map to themselves). ``under``: the (T,) time map the
+    pulse will be composed with (the accents' retiming); each segment's amount is lowered so
+    the composition's rate stays within [1/max_rate, max_rate].
     """
     T = int(num_frames)
     t = np.arange(T, dtype=np.float64)
@@ -137,12 +144,20 @@ def pulse_map(num_frames: int, grid, amount: float, pinned: Optional[np.ndarray]
         return u
     a = float(min(amount, 0.9))
     pin = np.flatnonzero(pinned) if pinned is not None else np.zeros(0, int)
+    longest = 2.0 * float(np.median(np.diff(G)))   # a longer gap is a break in the beats, not a beat
     for b0, b1 in zip(G[:-1], G[1:]):
         L = b1 - b0
-        if L < 2 or ((pin >= b0) & (pin <= b1)).any():
+        if L < 2 or L > longest or ((pin >= b0) & (pin <= b1)).any():
+            continue
+        ak = a
+        if under is not None:  # the retiming's rate over this segment (linear between its knots)
+            r = np.diff(np.interp(np.arange(np.ceil(b0), np.floor(b1) + 1), t, under))
+            if len(r):
+                ak = min(a, max_rate / max(float(r.max()), 1e-9) - 1.0, 1.0 - 1.0 / (max_rate * max(float(r.min()), 1e-9)))
+        if ak <= 0:
             continue
         inside = (t > b0) & (t < b1)
-        u[inside] = t[inside] - a * L / (2 * np.pi) * np.sin(2 * np.pi * (t[inside] - b0) / L)
+        u[inside] = t[inside] - ak * L / (2 * np.pi) * np.sin(2 * np.pi * (t[inside] - b0) / L)
     return u
 
 
@@ -164,7 +179,7 @@ def beat_sync(poses, trans, contacts, joints, beats_s, fps: float = 30.0, streng
     m = time_map(T, acc, grid, pinned, max_rate)
     ident = np.arange(T, dtype=np.float64)
     if pulse > 0:
-        m = np.interp(pulse_map(T, grid, pulse, pinned), ident, m)
+        m = np.interp(pulse_map(T, grid, pulse, pinned, under=m), ident, m)
     src = ident + float(min(strength, 1.0)) * (m - ident)
     if pinned is not None:
         src[np.asarray(pinned, bool)] = ident[np.asarray(pinned, bool)]
