@@ -23,6 +23,7 @@ def main(argv) -> int:
     from safetensors import safe_open
     from safetensors.torch import save_file
 
+    from magicdance_core.errors import BadInput
     from magicdance_core.fileio import atomic_path, atomic_write_text
     from magicdance_core.motion.model import DenoiserConfig
 
@@ -44,9 +45,10 @@ def main(argv) -> int:
         except ValueError:
             print(f"error: {kv!r}: not a number", file=sys.stderr)
             return 2
-        lo, hi = DenoiserConfig.SAMPLING_RANGES[key]
-        if not lo <= changes[key] <= hi:   # also refuses nan and inf
-            print(f"error: {key} must be between {lo:g} and {hi:g}, got {value}", file=sys.stderr)
+        try:
+            DenoiserConfig.check_sampling(key, changes[key])
+        except BadInput as e:
+            print(f"error: {e}", file=sys.stderr)
             return 2
     if not path.is_file():
         print(f"error: checkpoint not found: {path}", file=sys.stderr)

@@ -43,8 +43,10 @@ def run(args, progress) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".npz":
         raise BadInput(f"output must be a .npz motion file, got {out.name}")
-    if args.beat_pulse is not None and not 0.0 <= args.beat_pulse <= 0.9:   # before the analysis
-        raise BadInput(f"--beat-pulse must be between 0 and 0.9, got {args.beat_pulse:g}")
+    if args.beat_pulse is not None:   # before the analysis
+        from ..motion.model import DenoiserConfig
+
+        DenoiserConfig.check_sampling("beat_pulse", args.beat_pulse, "--beat-pulse")
     song = Path(args.song)
     if not song.is_file():
         raise BadInput(f"song not found: {song}")

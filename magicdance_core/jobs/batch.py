@@ -75,13 +75,14 @@ def finished(row: Row) -> bool:
     jf = default_job_dir(out) / "job.json"
     if not (out.exists() and jf.exists()):
         return False
+    generator = DanceOptions().generator
     try:
         d = json.loads(jf.read_text())
         return (d.get("status") == "done" and d["inputs"]["music"]["sha256"] == sha256_file(row.music)
                 and d["inputs"]["photo"]["sha256"] == sha256_file(row.photo)
                 and d["options"].get("style") == row.style and int(d["options"].get("seed", 0)) == row.seed
-                and d["options"].get("generator", "choreo") == DanceOptions().generator
-                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(DanceOptions().generator))
+                and d["options"].get("generator", "choreo") == generator
+                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(generator))
     except (OSError, ValueError, KeyError, TypeError):
         return False
 

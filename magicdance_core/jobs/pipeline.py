@@ -11,6 +11,7 @@ job warns and still makes the video.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -77,7 +78,16 @@ def motion_checkpoint_sha(generator: str) -> Optional[str]:
     """sha256 of the motion checkpoint ``generator`` dances with (None: the choreographer)."""
     from ..motion.api import DEFAULT_CHECKPOINT
 
-    return sha256_file(DEFAULT_CHECKPOINT) if generator == "model" and DEFAULT_CHECKPOINT.is_file() else None
+    if generator != "model" or not DEFAULT_CHECKPOINT.is_file():
+        return None
+    st = DEFAULT_CHECKPOINT.stat()
+    return _sha_of_version(str(DEFAULT_CHECKPOINT), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _sha_of_version(path: str, mtime_ns: int, size: int) -> str:
+    # a batch asks once per row: hash each version of the file once
+    return sha256_file(path)
 
 
 def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional[DanceOptions] = None,

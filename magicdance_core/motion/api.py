@@ -253,12 +253,8 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
             mask = m
         known = torch.from_numpy(split_windows(np.clip(lm.normalizer.normalize(vals), -1, 1), cfg.seq_len))
         known_mask = torch.from_numpy(split_windows(mask.astype(np.float32), cfg.seq_len))
-    guide = float(cfg.choreo_guide if choreo_guide is None else choreo_guide)
-    if not 0.0 <= guide <= 1.0:
-        raise BadInput(f"choreo_guide must be between 0 and 1, got {guide:g}")
-    pulse = float(cfg.beat_pulse if beat_pulse is None else beat_pulse)
-    if not 0.0 <= pulse <= 0.9:
-        raise BadInput(f"beat_pulse must be between 0 and 0.9, got {pulse:g}")
+    guide = cfg.check_sampling("choreo_guide", cfg.choreo_guide if choreo_guide is None else choreo_guide)
+    pulse = cfg.check_sampling("beat_pulse", cfg.beat_pulse if beat_pulse is None else beat_pulse)
     init = None
     if style_id is not None and 0 < guide < 1:
         init = _choreo_init(lm, analysis, style, seed, T)
@@ -292,13 +288,13 @@ def _generate(lm: LoadedModel, analysis, music_sha: str, *, style, seed, steps, 
     out = apply(out, cons)
     poses, trans, contacts = features_to_arrays(out)
     poses = apply_root_yaw(poses, cons)
+    from .beatsync import beat_sync as retime, usable_beats
+
     sync = cfg.beat_sync if beat_sync is None else (cfg.beat_sync or 1.0) * bool(beat_sync)
-    beats = getattr(analysis, "beats_s", None)
-    if beats is None or len(np.unique(np.asarray(beats, np.float64)[np.isfinite(beats)])) < 2:
+    beats = usable_beats(getattr(analysis, "beats_s", None))
+    if len(beats) < 2:
         sync = 0.0   # nothing to sync to: say so in meta
     if sync > 0:
-        from .beatsync import beat_sync as retime
-
         pinned = None
         if cons is not None:
             pinned = cons.mask.any(axis=1) | np.isfinite(cons.root_yaw)

@@ -41,6 +41,14 @@ from typing import Optional
 import numpy as np
 
 
+def usable_beats(beats_s) -> np.ndarray:
+    """The beat times (s) a dance can be synced to: finite, sorted, none repeated."""
+    if beats_s is None:
+        return np.zeros(0)
+    b = np.unique(np.asarray(beats_s, np.float64))
+    return b[np.isfinite(b)]
+
+
 def accents(joints: np.ndarray, sigma: float = 3.0, prominence: float = 0.3, min_gap: int = 4) -> np.ndarray:
     """Frames where the body comes to rest between moves (kinematic beats)."""
     from scipy.ndimage import gaussian_filter1d
@@ -168,10 +176,7 @@ def beat_sync(poses, trans, contacts, joints, beats_s, fps: float = 30.0, streng
     from ..body.resample import sample_at
 
     T = len(poses)
-    if beats_s is None:
-        return poses, trans, contacts
-    beats = np.unique(np.asarray(beats_s, np.float64))          # sorted, no repeated beat
-    beats = beats[np.isfinite(beats)]
+    beats = usable_beats(beats_s)
     if strength <= 0 or len(beats) < 2 or T < 3:
         return poses, trans, contacts
     acc = accents(joints)

@@ -95,6 +95,18 @@ class DenoiserConfig:
                        "smooth_travel": (0.0, 30.0), "max_root_turn": (0.0, 180.0), "beat_sync": (0.0, 1.0),
                        "beat_pulse": (0.0, 0.9), "choreo_guide": (0.0, 1.0)}
 
+    @classmethod
+    def check_sampling(cls, key: str, value: float, name: Optional[str] = None) -> float:
+        """``value`` as a float if it is within ``SAMPLING_RANGES[key]``, else BadInput naming
+        it ``name`` (default ``key``); nan and inf are refused."""
+        from ..errors import BadInput
+
+        lo, hi = cls.SAMPLING_RANGES[key]
+        v = float(value)
+        if not lo <= v <= hi:
+            raise BadInput(f"{name or key} must be between {lo:g} and {hi:g}, got {value:g}")
+        return v
+
     @property
     def tokens(self) -> int:
         return self.seq_len // self.frames_per_token
