@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import shutil
 import threading
 import time
@@ -32,7 +33,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..errors import BadInput, Cancelled
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, clean_stale_temps, temp_dir_name
 from ..progress import null_progress
 from .png import write_png
 from .render import ALL_PASSES, IMAGE_PASSES, PassRenderer, iuv_preview
@@ -125,6 +126,28 @@ class PassesResult:
     files: dict = field(default_factory=dict)
 
 
+_FRAME_FILE = re.compile(r"^\d{6}\.(png|json)$")
+
+
+def check_pass_folders(out_dir, passes) -> None:
+    """Refuse an output whose pass folders hold files this renderer did not write: re-rendering
+    replaces ``OUT/<pass>/`` whole, and a user's own files there must not go with it."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{out} exists and is not a folder")
+    for p in parse_passes(passes):
+        d = out / p
+        if not d.exists():
+            continue
+        if not d.is_dir():
+            raise BadInput(f"{d} is a file, not a pass folder: move it or choose another output folder")
+        foreign = sorted(e.name for e in os.scandir(d) if not _FRAME_FILE.match(e.name))
+        if foreign:
+            more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+            raise BadInput(f"{d} holds files the passes did not write ({foreign[0]}{more}); "
+                           "they would be replaced: choose another output folder")
+
+
 def render_sequence(frames: Iterable, n_frames: int, renderer: PassRenderer, out_dir, *,
                     passes=ALL_PASSES, fps: float = 30.0, video: bool = True, progress=None,
                     extra_json: Optional[dict] = None) -> PassesResult:
@@ -132,15 +155,15 @@ def render_sequence(frames: Iterable, n_frames: int, renderer: PassRenderer, out
     progress = progress or null_progress
     passes = parse_passes(passes)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"{out} exists and is not a folder")
+    check_pass_folders(out, passes)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BadInput(f"cannot create the output folder {out}: {e.strerror or e}") from None
     t0 = time.perf_counter()
-    tag = f".tmp-{os.getpid()}-{threading.get_ident()}"
-    dirs = {p: out / f".{p}{tag}" for p in passes}
+    # what a killed run (SIGKILL: nothing of it could clean up) left of these passes
+    clean_stale_temps(out, bases=tuple(passes))
+    dirs = {p: out / temp_dir_name(p) for p in passes}
     for d in dirs.values():
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir()
@@ -186,7 +209,7 @@ def render_sequence(frames: Iterable, n_frames: int, renderer: PassRenderer, out
         for p, d in dirs.items():
             final = out / p
             if final.exists():
-                trash = out / f".{p}.old{tag}"
+                trash = out / temp_dir_name(f"{p}.old")
                 final.rename(trash)
                 d.rename(final)
                 shutil.rmtree(trash, ignore_errors=True)
