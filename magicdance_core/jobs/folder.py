@@ -3,22 +3,32 @@
 A stage is skipped on a re-run when its key (a hash of its inputs' hashes and its options)
 is the one recorded and its outputs still exist. job.json is rewritten atomically after every
 stage change, so an interrupted job resumes at the stage it was in.
+
+One process at a time works in a job folder: ``job.lock`` holds its pid. A run killed with
+SIGKILL (the add-on's cancel) leaves its lock, job.json saying "running" and temp files; the next
+run sees that the lock's process is gone, takes the folder over and removes those temps first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import platform
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Optional
 
 from .. import __version__
 from ..errors import BadInput
-from ..fileio import PathLike, atomic_write_text
+from ..fileio import PathLike, atomic_write_text, clean_stale_temps, process_alive
 
 JOB_FILE = "job.json"
+LOCK_FILE = "job.lock"
+# stage scratch folders (renamed into place when a stage finishes): left only by a killed run
+SCRATCH = ("photo.part", "passes.part")
 FORMAT = 1
 
 
@@ -76,3 +86,62 @@ class JobFolder:
     @property
     def finished(self) -> bool:
         return self.data.get("status") == "done"
+
+    @property
+    def status(self) -> Optional[str]:
+        """job.json's status; "interrupted" for a "running" job whose process is gone."""
+        st = self.data.get("status")
+        if st == "running" and not process_alive(int(self.data.get("pid") or 0)):
+            return "interrupted"
+        return st
+
+    def _lock_owner(self) -> int:
+        try:
+            return int((self.root / LOCK_FILE).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the folder for this process; clean what a killed run left; mark it running."""
+        lock = self.root / LOCK_FILE
+        me = os.getpid()
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._lock_owner()
+                if owner and owner != me and process_alive(owner):
+                    raise BadInput(f"job folder {self.root} is in use by process {owner} "
+                                   "(another magicdance run): wait for it, or use another --job") from None
+                lock.unlink(missing_ok=True)  # its process is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{me}\n")
+            break
+        else:
+            raise BadInput(f"cannot lock the job folder {self.root}")
+        try:
+            # nobody else works here now: every temp item and stage scratch folder is stale
+            clean_stale_temps(self.root, recursive=True, everyone=True)
+            for name in SCRATCH:
+                shutil.rmtree(self.root / name, ignore_errors=True)
+            for st in self.data["stages"].values():
+                if st.get("status") == "running":
+                    st["status"] = "interrupted"
+            self.data.pop("error", None)
+            self.data.update(status="running", pid=me)
+            self.save()
+            yield self
+        finally:
+            if self._lock_owner() == me:
+                lock.unlink(missing_ok=True)
+
+    def finish(self, status: str, **extra) -> None:
+        """The job's final status ("done", "failed", "cancelled"); no pid is running it any more."""
+        for st in self.data["stages"].values():
+            if st.get("status") == "running":
+                st["status"] = "cancelled" if status == "cancelled" else "failed"
+        self.data.pop("pid", None)
+        self.data.update(status=status, **extra)
+        self.save()

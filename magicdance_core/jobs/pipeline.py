@@ -58,20 +58,61 @@ def default_job_dir(out: Path) -> Path:
     return out.with_name(out.stem + ".job")
 
 
-def _check(music: Path, photo: Path, out: Path, opt: DanceOptions) -> None:
-    if out.suffix.lower() != ".mp4":
-        raise BadInput(f"the output must be an .mp4 file: {out}")
-    if not (128 <= int(opt.size) <= 2048) or int(opt.size) % 2:
+JOB_WRITES = ("job.json", "music.json", "music.features.npz", "motion.npz", "scene.blend", "video.mp4")
+
+
+def check_dance_inputs(music: PathLike, photo: PathLike, out: PathLike, opt: DanceOptions,
+                       job_dir: Optional[PathLike] = None, motion_file: Optional[PathLike] = None) -> tuple:
+    """Every input of the job checked before any work, each mistake one line naming its flag:
+    the song and photo open, the options are in range, OUT and the job folder can be written and
+    overwrite no input. Returns (music, photo, out, job_dir) as Paths."""
+    from ..audio.decode import MAX_DURATION_S, MIN_DURATION_S, probe_duration
+    from ..checks import check_choice, check_input_file, check_number, check_output, check_seed
+    from ..passes.sequence import parse_passes
+
+    music = check_input_file(music, "--music", "song")
+    photo = check_input_file(photo, "--photo", "photo")
+    inputs = {"--music": music, "--photo": photo}
+    out = check_output(out, "-o", inputs={**inputs, "--motion": motion_file}, suffixes=(".mp4",))
+    job = Path(job_dir) if job_dir else default_job_dir(out)
+    # (a --motion inside the job folder is fine: the job's own motion.npz, e.g. an edited take)
+    check_output(job, "--job", folder=True, inputs={**inputs, "-o": out}, writes=JOB_WRITES)
+    if motion_file is not None:
+        check_input_file(motion_file, "--motion", "motion file")
+    check_seed(opt.seed, "--seed")
+    if int(check_number(opt.size, "--size", 128, 2048, integer=True)) % 2:
         raise BadInput(f"--size must be an even number of pixels in 128..2048, got {opt.size}")
-    if opt.generator not in ("model", "choreo"):
-        raise BadInput(f"unknown generator {opt.generator!r}; one of: model, choreo")
-    if opt.yaw_limit_deg is not None and opt.yaw_limit_deg < 0:
-        raise BadInput("the yaw limit must be >= 0 degrees")
+    check_choice(opt.generator, "--generator", ("model", "choreo"))
+    if opt.yaw_limit_deg is not None:
+        check_number(opt.yaw_limit_deg, "--yaw-limit", 0, 180)
+    if opt.travel_limit_m is not None:
+        check_number(opt.travel_limit_m, "--travel-limit", 0, 10)
     if opt.style is not None:
         from ..choreo.styles import STYLES
 
-        if opt.style not in STYLES:
-            raise BadInput(f"unknown style {opt.style!r}; one of: {', '.join(sorted(STYLES))}")
+        check_choice(opt.style, "--style", sorted(STYLES))
+    if opt.passes:
+        try:
+            parse_passes(opt.passes)
+        except BadInput as e:
+            raise BadInput(f"--passes: {e}") from None
+    from ..animate.base import available
+
+    check_choice(opt.animator, "--animator", available())
+    # The files themselves, cheaply (header / one decode), before the song is analysed.
+    from ..photo.load import load_photo
+
+    try:
+        load_photo(photo)
+    except BadInput as e:
+        raise BadInput(f"--photo: {e}") from None
+    try:
+        dur = probe_duration(music)
+    except BadInput as e:
+        raise BadInput(f"--music: {e}") from None
+    if dur is not None and not (MIN_DURATION_S <= dur <= MAX_DURATION_S + 1.0):
+        raise BadInput(f"--music: the song lasts {dur:.1f} s; {MIN_DURATION_S:g} s to {MAX_DURATION_S / 60:g} min are supported")
+    return music, photo, out, job
 
 
 def motion_checkpoint_sha(generator: str) -> Optional[str]:
@@ -94,16 +135,29 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
               job_dir: Optional[PathLike] = None, progress: Optional[ProgressFn] = None,
               log: Callable[[str], None] = lambda s: None, motion_file: Optional[PathLike] = None) -> DanceResult:
     """Run (or resume) the job; ``motion_file``: use this dance (e.g. an edited Blender take)
-    instead of generating one."""
+    instead of generating one.
+
+    One process at a time works in a job folder (a lock file); what a killed run left there
+    (temp files, half stages) is removed first, and job.json ends "done", "failed" or "cancelled".
+    """
     opt = options or DanceOptions()
-    prog = progress or null_progress
-    music, photo, out = Path(music), Path(photo), Path(out)
-    require_file(music, "music file")
-    require_file(photo, "PHOTO")
-    _check(music, photo, out, opt)
+    music, photo, out, job_root = check_dance_inputs(music, photo, out, opt, job_dir, motion_file)
     if not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-    job = JobFolder(job_dir or default_job_dir(out))
+    job = JobFolder(job_root)
+    with job.locked():
+        try:
+            return _run_job(job, music, photo, out, opt, progress or null_progress, log, motion_file)
+        except (KeyboardInterrupt, Cancelled):
+            job.finish("cancelled")
+            raise
+        except BaseException as e:
+            job.finish("failed", error=str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+            raise
+
+
+def _run_job(job: JobFolder, music: Path, photo: Path, out: Path, opt: DanceOptions, prog: ProgressFn,
+             log: Callable[[str], None], motion_file: Optional[PathLike]) -> DanceResult:
     music_sha, photo_sha = sha256_file(music), sha256_file(photo)
     inputs = dict(music=dict(path=str(music.resolve()), sha256=music_sha),
                   photo=dict(path=str(photo.resolve()), sha256=photo_sha))
@@ -268,7 +322,6 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
             shutil.copyfile(job.path("video.mp4"), tmp)
 
     stage("mux", dict(video=k_anim, out=str(out.resolve())), [str(out.resolve())], do_mux)
-    job.data["status"] = "done"
     job.data["output"] = str(out.resolve())
-    job.save()
+    job.finish("done")
     return res
