@@ -30,7 +30,7 @@ from .. import FPS
 from ..errors import BadInput
 from ..fileio import PathLike, atomic_path, require_file
 from .fk import forward_kinematics
-from .motion_file import Motion
+from .motion_file import MAX_FPS, MIN_FPS, Motion
 from .resample import resample_motion_arrays
 from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .skeleton import CHILDREN, JOINT_NAMES, NUM_JOINTS, PARENTS, REST_OFFSETS
@@ -256,6 +256,9 @@ def read_bvh(path: PathLike, *, units: Optional[str] = None, fps: Optional[float
                 raise BadInput(f"{what}: the root needs X/Y/Z position channels")
             trans = np.stack([pos["X"], pos["Y"], pos["Z"]], -1) * scale + joints[k].offset * scale
     src_fps = 1.0 / frame_time
+    if not MIN_FPS <= src_fps <= MAX_FPS:
+        raise BadInput(f"{what}: Frame Time {frame_time:g} s is {src_fps:g} fps; "
+                       f"between {MIN_FPS:g} and {MAX_FPS:g} fps can be read")
     if fps is not None and abs(src_fps - fps) > 1e-3:
         poses, trans, _ = resample_motion_arrays(poses, trans, src_fps, fps)
         out_fps = float(fps)

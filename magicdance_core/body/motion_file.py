@@ -34,6 +34,8 @@ class Motion:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_fps(self.fps, "motion fps")
+        self.fps = float(self.fps)
         self.poses = np.asarray(self.poses, dtype=np.float32)
         self.trans = np.asarray(self.trans, dtype=np.float32)
         validate_arrays(self.poses, self.trans, self.contacts, self.joints, self.betas)
@@ -60,6 +62,17 @@ class Motion:
     def slice(self, start: int, stop: int) -> "Motion":
         return Motion(self.poses[start:stop], self.trans[start:stop], self.contacts[start:stop],
                       self.joints[start:stop], self.betas, self.fps, dict(self.meta))
+
+
+# Frame rates a motion may have: every format writes and reads them back (a BVH's frame time has
+# 8 decimals), and resampling stays within memory. Dances are 30 fps; mocap up to a few hundred.
+MIN_FPS, MAX_FPS = 1.0, 1000.0
+
+
+def check_fps(fps, what: str = "fps") -> float:
+    from ..checks import check_number
+
+    return check_number(fps, what, MIN_FPS, MAX_FPS)
 
 
 def validate_arrays(poses, trans, contacts=None, joints=None, betas=None) -> None:
@@ -130,7 +143,7 @@ def load_motion(path: PathLike) -> Motion:
         # Checked on files only: code making a Motion clips its own contacts.
         raise BadInput(f"motion file {p}: contacts must lie in [0,1], found {np.min(c):g}..{np.max(c):g}")
     fps = float(data["fps"]) if "fps" in data else FPS
-    if not np.isfinite(fps) or fps <= 0:
-        raise BadInput(f"motion file {p} has an invalid fps {fps}")
+    if not (np.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+        raise BadInput(f"motion file {p} has fps {fps:g}; a motion's fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
     return Motion(poses=data["poses"], trans=data["trans"], contacts=data.get("contacts"),
                   joints=data.get("joints"), betas=data.get("betas"), fps=fps, meta=meta)
