@@ -16,6 +16,11 @@ class BadInput(MagicDanceError):
     """An input file or argument is missing, unreadable, or of the wrong shape."""
 
 
+class BadRequest(BadInput):
+    """A worker request that is malformed: a field missing or of the wrong type (the add-on's bug
+    or a hand-written request, answered as ``"kind": "BadRequest"``)."""
+
+
 class MissingModel(MagicDanceError):
     """Weights or model files the user must bring (SMPL, EDGE, ...) are absent."""
 

@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
-from ..errors import MagicDanceError
+from ..errors import BadInput, BadRequest, MagicDanceError
 
 
 def encode(msg: dict) -> str:
@@ -59,15 +59,66 @@ def check_environment() -> dict:
     return {"ok": not missing, "missing": missing, "have": have, "python": sys.executable}
 
 
+# -- request fields: a missing or mistyped field is a BadRequest, never an InternalError ----------
+_NO = object()
+
+
+def _field(req: dict, key: str, types, required: bool = False, default=None):
+    v = req.get(key, _NO)
+    if v is _NO or v is None:
+        if required:
+            raise BadRequest(f"{req.get('op')} needs '{key}'")
+        return default
+    if isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise BadRequest(f"'{key}' must be {_kind(types)}, got {v!r}")
+    if not isinstance(v, types):
+        raise BadRequest(f"'{key}' must be {_kind(types)}, got {v!r}")
+    if isinstance(v, str) and required and not v:
+        raise BadRequest(f"{req.get('op')} needs '{key}'")
+    return v
+
+
+def _kind(types) -> str:
+    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
+    ts = types if isinstance(types, tuple) else (types,)
+    if set(ts) == {int, float}:
+        return "a number"
+    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in ts))
+
+
+def _path(req: dict, key: str, required: bool = True):
+    return _field(req, key, str, required)
+
+
+def _number(req: dict, key: str, default=None, *, lo=None, hi=None, integer: bool = False):
+    from ..checks import check_number
+
+    v = _field(req, key, int if integer else (int, float), default=default)
+    if v is None:
+        return None
+    try:
+        return check_number(v, f"'{key}'", lo, hi, integer=integer)
+    except BadInput as e:
+        raise BadRequest(str(e)) from None
+
+
 def _op_generate(req: dict, progress) -> dict:
     import numpy as np
 
     from ..body.motion_file import load_motion, save_motion
-    from ..errors import BadInput
+    from ..checks import SEED_MAX, check_input_file, check_output
     from .generate import build_constraints, generate_motion
 
-    if not req.get("music") or not req.get("out"):
-        raise BadInput("generate needs 'music' and 'out'")
+    music, out = _path(req, "music"), _path(req, "out")
+    cons_path = _path(req, "constraints", required=False)
+    seed = _number(req, "seed", 0, lo=0, hi=SEED_MAX, integer=True)
+    steps = _number(req, "steps", None, lo=1, hi=1000, integer=True)
+    start_s = _number(req, "start_s", None, lo=0)
+    end_s = _number(req, "end_s", None, lo=0)
+    style = _field(req, "style", str)
+    generator = _field(req, "generator", str)
+    check_input_file(music, "music", "song")
+    check_output(out, "out", inputs={"music": music, "constraints": cons_path}, suffixes=(".npz",))
     constraints = None
     if req.get("constraints"):
         ref = load_motion(req["constraints"])
@@ -76,55 +127,58 @@ def _op_generate(req: dict, progress) -> dict:
             jm = z["joint_mask"] if "joint_mask" in z.files else np.zeros(24, bool)
             edges = tuple(bool(x) for x in z["edges"]) if "edges" in z.files else (False, False)
         constraints = build_constraints(ref, lm, jm, edges)
-    m = generate_motion(req["music"], style=req.get("style"), seed=int(req.get("seed", 0)),
-                        steps=req.get("steps"), constraints=constraints, generator=req.get("generator"),
-                        beat_pulse=_optional_float(req, "beat_pulse"),
-                        start_s=req.get("start_s"), end_s=req.get("end_s"), progress=progress)
-    save_motion(m, req["out"])
-    return {"paths": {"motion": str(req["out"])}}
+    m = generate_motion(music, style=style, seed=seed, steps=steps, constraints=constraints,
+                        generator=generator, beat_pulse=_optional_float(req, "beat_pulse"),
+                        start_s=start_s, end_s=end_s, progress=progress)
+    save_motion(m, out)
+    return {"paths": {"motion": str(out)}}
 
 
 def _optional_float(req: dict, key: str):
-    from ..errors import BadInput
-
-    v = req.get(key)
-    if v is None:
-        return None
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        raise BadInput(f"{key} must be a number, got {v!r}") from None
+    return _number(req, key, None)
 
 
 def _op_analyze(req: dict, progress) -> dict:
-    from ..audio.analysis import analyze_music
-    from ..errors import BadInput
+    from ..audio.analysis import analyze_music, features_path
+    from ..checks import check_input_file, check_output
 
-    if not req.get("music") or not req.get("out"):
-        raise BadInput("analyze needs 'music' and 'out'")
-    a = analyze_music(req["music"], progress=progress)
-    a.to_json(req["out"])
-    return {"paths": {"analysis": str(req["out"])}}
+    music, out = _path(req, "music"), _path(req, "out")
+    check_input_file(music, "music", "song")
+    check_output(out, "out", inputs={"music": music}, suffixes=(".json",))
+    check_output(features_path(out), "out (its features file)", inputs={"music": music})
+    a = analyze_music(music, progress=progress)
+    a.to_json(out)
+    return {"paths": {"analysis": str(out)}}
 
 
 def _op_passes(req: dict, progress) -> dict:
     """Guidance passes of a motion file (the add-on's Render Passes in the GUI)."""
     from pathlib import Path
 
-    from ..body.motion_file import load_motion
+    from ..body.motion_file import MAX_FPS, MIN_FPS, load_motion
     from ..camera import load_landmarks_json
-    from ..errors import BadInput
+    from ..checks import check_input_file, check_output
     from ..passes.api import render_motion_passes
     from ..passes.render import SkeletonOptions
+    from ..passes.sequence import check_pass_folders, parse_passes
 
-    if not req.get("motion") or not req.get("out"):
-        raise BadInput("passes needs 'motion' and 'out'")
-    m = load_motion(req["motion"])
-    lm = load_landmarks_json(req["landmarks"]) if req.get("landmarks") else None
-    res = render_motion_passes(m, req["out"], passes=req.get("passes"), size=int(req.get("size") or 512),
-                               fps=req.get("fps"), landmarks=lm,
-                               skeleton=SkeletonOptions(bool(req.get("skeleton_bgr")), req.get("stick_width")),
-                               video=bool(req.get("video", True)), progress=progress)
+    motion, out = _path(req, "motion"), _path(req, "out")
+    landmarks = _path(req, "landmarks", required=False)
+    passes = _field(req, "passes", (str, list))
+    size = _number(req, "size", 512, lo=16, hi=8192, integer=True)
+    fps = _number(req, "fps", None, lo=MIN_FPS, hi=240.0)
+    stick = _number(req, "stick_width", None, lo=0, hi=200)
+    bgr = _field(req, "skeleton_bgr", bool, default=False)
+    video = _field(req, "video", bool, default=True)
+    parse_passes(passes)
+    check_input_file(motion, "motion", "motion file")
+    check_output(out, "out", folder=True, inputs={"motion": motion, "landmarks": landmarks},
+                 writes=("passes.json", "camera.json"))
+    check_pass_folders(out, passes)
+    m = load_motion(motion)
+    lm = load_landmarks_json(landmarks) if landmarks else None
+    res = render_motion_passes(m, out, passes=passes, size=size or 512, fps=fps, landmarks=lm,
+                               skeleton=SkeletonOptions(bgr, stick), video=video, progress=progress)
     return {"paths": {"passes": str(res.out_dir), "camera": str(Path(res.out_dir) / "camera.json")},
             "frames": int(res.frames)}
 
@@ -160,9 +214,9 @@ def serve(stdin: TextIO = None, stdout: TextIO = None, min_interval: float = 0.0
             continue
         try:
             req = decode(line)
-            op = OPS.get(req.get("op"))
+            op = OPS.get(req.get("op")) if isinstance(req.get("op"), str) else None
             if op is None:
-                raise ValueError(f"unknown op {req.get('op')!r}")
+                raise BadRequest(f"unknown op {req.get('op')!r}; one of: {', '.join(OPS)}")
             result = op(req, progress)
             send({"type": "result", **result})
         except MagicDanceError as e:
