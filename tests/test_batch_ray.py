@@ -29,7 +29,7 @@ def test_batch_local_ray(tmp_path):
     assert st == {1: "done", 2: "error", 3: "error", 4: "done"}, res
     assert (tmp_path / "a.mp4").exists() and (tmp_path / "d.mp4").exists()
     assert not (tmp_path / "b.mp4").exists()
-    assert any("music file not found" in l for l in lines)
+    assert any("row 2: error: --music: song not found" in l for l in lines)
     report = json.loads((tmp_path / "batch_report.json").read_text())
     assert len(report) == 4
     # re-run: finished rows are skipped without starting Ray

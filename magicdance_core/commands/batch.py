@@ -9,10 +9,10 @@ def add_arguments(p) -> None:
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. ray://head:10001 or auto); default: a local Ray")
     p.add_argument("--out", default=None, help="folder for videos without an 'out' column and the report")
-    p.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray (default 2)")
-    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray, at least 1 (default 2)")
+    p.add_argument("--size", type=int, default=512, help="video size in pixels of every job, even, 128..2048 (default 512)")
     p.add_argument("--scene", action="store_true", help="also build each job's Blender scene")
-    p.add_argument("--passes", default="", help="guidance passes per job (default none)")
+    p.add_argument("--passes", default="", help="guidance passes per job (comma list or 'all'; default none)")
 
 
 def run(args, progress) -> int:

@@ -3,7 +3,9 @@
 Local Ray by default (a few CPUs); a Ray cluster when an address is given. Every row is one
 job folder beside its video, so the folders must be on storage every node sees (NFS, a shared
 volume) when running on a cluster, and the paths in the manifest must be valid on every node.
-A bad row is reported and the others go on; a re-run skips rows whose job finished.
+A bad row is reported and the others go on; a re-run skips rows whose job finished with the
+same inputs and options. Every row is checked (files, options, its output inside --out) before
+Ray starts, and the Ray address is tried with a time-out, so a mistake never hangs the batch.
 """
 
 from __future__ import annotations
@@ -60,31 +62,81 @@ def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
                   r.get("style") or None, seed, resolve(out, out_base), err)
         if not row.music or not row.photo:
             row.error = row.error or "music and photo are required"
+        inside = os.path.realpath(out_base)
+        if not row.error and os.path.commonpath([os.path.realpath(row.out), inside]) != inside:
+            row.error = f"out {out!r} is outside the output folder {out_base}"
         rows.append(row)
     if not rows:
         raise BadInput(f"manifest {p.name} has no rows")
     return rows
 
 
-def finished(row: Row) -> bool:
-    """True when the row's job is done for the same inputs, generator and motion checkpoint, and
-    its video exists."""
-    from .pipeline import DanceOptions, default_job_dir, motion_checkpoint_sha
+def row_options(row: Row, size: int = 512, scene: bool = False, passes: str = ""):
+    from .pipeline import DanceOptions
+
+    return DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes)
+
+
+# options a finished job must share with the row to be skipped (the rest do not change the video)
+RESUME_OPTIONS = ("style", "seed", "size", "scene", "passes", "generator")
+
+
+def finished(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> bool:
+    """True when the row's job is done for the same inputs, options (style, seed, --size,
+    --scene, --passes), generator and motion checkpoint, and its video exists."""
+    from dataclasses import asdict
+
+    from .pipeline import default_job_dir, motion_checkpoint_sha
 
     out = Path(row.out)
     jf = default_job_dir(out) / "job.json"
     if not (out.exists() and jf.exists()):
         return False
-    generator = DanceOptions().generator
+    want = asdict(row_options(row, size, scene, passes))
     try:
         d = json.loads(jf.read_text())
-        return (d.get("status") == "done" and d["inputs"]["music"]["sha256"] == sha256_file(row.music)
+        have = d["options"]
+        have.setdefault("generator", "choreo")  # jobs from before the model was the default
+        same = all(have.get(k, want[k]) == want[k] for k in RESUME_OPTIONS)
+        return (same and d.get("status") == "done" and d["inputs"]["music"]["sha256"] == sha256_file(row.music)
                 and d["inputs"]["photo"]["sha256"] == sha256_file(row.photo)
-                and d["options"].get("style") == row.style and int(d["options"].get("seed", 0)) == row.seed
-                and d["options"].get("generator", "choreo") == generator
-                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(generator))
-    except (OSError, ValueError, KeyError, TypeError):
+                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(want["generator"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
+
+
+def check_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> None:
+    """The row's files and options, as `magicdance dance` checks them, before any work."""
+    from ..errors import MagicDanceError
+    from .pipeline import check_dance_inputs
+
+    if row.error:
+        return
+    try:
+        check_dance_inputs(row.music, row.photo, row.out, row_options(row, size, scene, passes))
+    except MagicDanceError as e:
+        row.error = str(e).splitlines()[0]
+
+
+def check_address(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a Ray address nothing answers at, within ``timeout_s`` (ray.init would wait forever)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address in ("auto", "local"):
+        return
+    u = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = u.hostname, u.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise BadInput(f"--address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as e:
+        why = "timed out" if isinstance(e, socket.timeout) else (e.strerror or type(e).__name__)
+        raise BadInput(f"--address {address}: no Ray cluster answers there ({why})") from None
 
 
 def run_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> dict:
@@ -92,14 +144,13 @@ def run_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") ->
     import time
 
     from ..errors import MagicDanceError
-    from .pipeline import DanceOptions, run_dance
+    from .pipeline import run_dance
 
     t0 = time.monotonic()
     if row.error:
         return dict(row=row.index, status="error", error=row.error, out=row.out)
     try:
-        opt = DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes)
-        res = run_dance(row.music, row.photo, row.out, opt)
+        res = run_dance(row.music, row.photo, row.out, row_options(row, size, scene, passes))
         return dict(row=row.index, status="done", out=row.out, seconds=round(time.monotonic() - t0, 1),
                     warnings=res.warnings)
     except MagicDanceError as e:
@@ -111,12 +162,34 @@ def run_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") ->
 def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Optional[PathLike] = None,
               num_cpus: int = 2, size: int = 512, scene: bool = False, passes: str = "",
               log=print) -> list:
+    from ..checks import check_int, check_output
+
+    check_int(num_cpus, "--num-cpus", 1, 1024)
+    if int(check_int(size, "--size", 128, 2048)) % 2:
+        raise BadInput(f"--size must be an even number of pixels in 128..2048, got {size}")
+    if passes:
+        from ..passes.sequence import parse_passes
+
+        try:
+            parse_passes(passes)
+        except BadInput as e:
+            raise BadInput(f"--passes: {e}") from None
     rows = read_manifest(manifest, out_dir)
+    report = Path(out_dir) if out_dir else Path(manifest).parent
+    check_output(report, "--out", folder=True, inputs={"MANIFEST": manifest}, writes=("batch_report.json",))
+    if address:
+        check_address(address)
     results, todo = [], []
+    outs: dict = {}
     for r in rows:
+        check_row(r, size, scene, passes)
+        key = os.path.realpath(r.out)
+        if not r.error and key in outs:
+            r.error = f"out {r.out} is also row {outs[key]}'s"
+        outs.setdefault(key, r.index)
         if r.error:
             results.append(dict(row=r.index, status="error", error=r.error, out=r.out))
-        elif finished(r):
+        elif finished(r, size, scene, passes):
             results.append(dict(row=r.index, status="skipped", out=r.out))
         else:
             todo.append(r)
@@ -128,11 +201,15 @@ def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Option
         root = str(Path(__file__).resolve().parents[2])
         env = {"env_vars": {"PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
                             "OMP_NUM_THREADS": "1"}}
-        if address:
-            ray.init(address=address, runtime_env=env, log_to_driver=False)
-        else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
-                     configure_logging=False)
+        try:
+            if address:
+                ray.init(address=address, runtime_env=env, log_to_driver=False)
+            else:
+                ray.init(num_cpus=num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                         configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as e:
+            where = f"--address {address}" if address else "a local Ray"
+            raise BadInput(f"{where}: Ray did not start ({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
         try:
             task = ray.remote(num_cpus=1, max_retries=0)(run_row)
             pending = {task.remote(r, size, scene, passes): r for r in todo}
@@ -149,7 +226,6 @@ def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Option
         finally:
             ray.shutdown()
     results.sort(key=lambda d: d["row"])
-    report = Path(out_dir) if out_dir else Path(manifest).parent
     report.mkdir(parents=True, exist_ok=True)
     atomic_write_text(report / "batch_report.json", json.dumps(results, indent=1))
     return results
