@@ -66,13 +66,19 @@ def plot_analysis(analysis, samples, sr, out_png) -> Path:
 def run(args, progress) -> int:
     from ..audio.analysis import TRACK_SR, analyze_samples, features_path
     from ..audio.decode import load_audio
-    from ..errors import BadInput
     from ..fileio import sha256_file
 
-    song = Path(args.song)
+    from ..checks import check_distinct, check_input_file, check_output
+
+    song = check_input_file(args.song, "SONG", "song")
     out = Path(args.json_out) if args.json_out else Path.cwd() / f"{song.stem}.music.json"
-    if args.plot and Path(args.plot).suffix.lower() != ".png":
-        raise BadInput(f"--plot must name a .png file: {args.plot}")
+    inputs = {"SONG": song}
+    check_output(out, "--json", inputs=inputs, suffixes=(".json",))
+    check_output(features_path(out), "--json (its features file)", inputs=inputs)
+    outputs = {"--json": out, "--json (its features file)": features_path(out)}
+    if args.plot:
+        outputs["--plot"] = check_output(args.plot, "--plot", inputs=inputs, suffixes=(".png",))
+    check_distinct(outputs)
     y, sr = load_audio(song, sr=TRACK_SR, progress=progress)
     import av
 

@@ -26,13 +26,15 @@ def run(args, progress) -> int:
     from ..choreo.compose import choreograph
     from ..choreo.styles import get_style
     from ..errors import BadInput
-    from ..fileio import require_file, sha256_file
+    from ..fileio import sha256_file
+
+    from ..checks import check_input_file, check_output, check_seed
 
     get_style(args.style)  # unknown style: one line listing the styles, before any work
-    song = require_file(args.song, "song")
+    check_seed(args.seed)
+    song = check_input_file(args.song, "SONG", "song")
     out = Path(args.out) if args.out else Path.cwd() / f"{song.stem}.{args.style}.npz"
-    if out.suffix.lower() != ".npz":
-        raise BadInput(f"the output must be a .npz motion file: {out}")
+    check_output(out, "-o", inputs={"SONG": song}, suffixes=(".npz",))
     if song.suffix.lower() == ".json":
         from ..audio.analysis import MusicAnalysis
 

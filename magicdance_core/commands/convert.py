@@ -30,15 +30,16 @@ def add_arguments(p) -> None:
 
 
 def run(args, progress) -> int:
-    import numpy as np
-
     from ..body.formats import WRITE_EXTS, check_extension, read_motion_any, write_motion_any
     from ..errors import BadInput
 
-    # Check the output kind before any work, so a typo costs nothing.
+    from ..checks import check_input_file, check_number, check_output
+
+    # Check the output before any work, so a typo costs nothing.
+    check_input_file(args.input, "IN", "motion file")
+    check_output(args.output, "OUT", inputs={"IN": args.input, "--smpl": args.smpl})
     check_extension(args.output, WRITE_EXTS, "write")
-    if not (np.isfinite(args.fps) and 1.0 <= args.fps <= 1000.0):
-        raise BadInput(f"--fps must be between 1 and 1000, got {args.fps}")
+    check_number(args.fps, "--fps", 1, 1000)
     if args.betas is not None and args.smpl is None:
         raise BadInput("--betas needs --smpl (the betas shape a SMPL model)")
     smpl = None

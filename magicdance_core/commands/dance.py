@@ -5,12 +5,14 @@ HELP = "a song and one photo in, a dance video of that person out"
 
 
 def add_arguments(p) -> None:
+    from ..choreo.styles import STYLES
+
     p.add_argument("--music", required=True, help="song (wav, mp3, ogg, flac, ...)")
     p.add_argument("--photo", required=True, help="photo of one person, facing the camera (JPEG, PNG, WebP)")
     p.add_argument("-o", "--out", required=True, help="output video (.mp4)")
-    p.add_argument("--style", default=None, help="dance style (default: the generator's choice)")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same dance (default 0)")
-    p.add_argument("--size", type=int, default=512, help="square video size in pixels (default 512)")
+    p.add_argument("--style", default=None, help=f"dance style, one of: {', '.join(STYLES)} (default: the generator's choice)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same dance (a whole number, 0 to 2**63-1; default 0)")
+    p.add_argument("--size", type=int, default=512, help="video size in pixels, an even number in 128..2048 (default 512)")
     p.add_argument("--job", default=None, help="job folder (default OUT.job beside the video); a re-run skips finished stages")
     p.add_argument("--animator", default="puppet", help="puppet (built in) or diffusion (needs --animator-weights)")
     p.add_argument("--animator-weights", default=None, help="MagicAnimate's pretrained_models folder (diffusion animator)")

@@ -16,7 +16,8 @@ def add_arguments(p) -> None:
     b = sub.add_parser("build", help="generated songs danced by the choreographer")
     b.add_argument("--out", required=True, help="output folder (shards + index.json)")
     b.add_argument("--hours", type=float, default=1.0, help="hours of dance to generate (default 1)")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=int, default=0,
+                   help="random seed of the generated songs and dances (same seed, same dataset; default 0)")
     b.add_argument("--styles", default=None, help="comma-separated styles (default: all)")
     b.add_argument("--corpus", default=None, help="also use real songs from this folder (scripts/build_corpus.py)")
     b.add_argument("--keep-audio", action="store_true", help="also keep the rendered songs as WAV under OUT/audio")
@@ -29,10 +30,19 @@ def add_arguments(p) -> None:
 
 
 def run(args, progress) -> int:
+    from ..checks import check_number, check_output, check_seed
     from ..errors import BadInput
 
+    if args.dataset_cmd in ("build", "aist"):
+        inputs = {"--corpus": getattr(args, "corpus", None), "AIST_DIR": getattr(args, "aist_dir", None)}
+        check_output(args.out, "--out", folder=True, inputs=inputs)
     if args.dataset_cmd == "build":
+        from ..choreo.styles import STYLES
         from ..dataset.build import build_generated
+
+        check_number(args.hours, "--hours", 0, 1000, lo_open=True)
+        check_seed(args.seed)
+        check_number(args.styles_per_song, "--styles-per-song", 1, len(STYLES), integer=True)
 
         styles = [s.strip() for s in args.styles.split(",")] if args.styles else None
         path = build_generated(args.out, hours=args.hours, seed=args.seed, progress=progress, corpus=args.corpus,

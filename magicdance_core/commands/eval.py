@@ -53,6 +53,15 @@ def run(args, progress) -> int:
     from ..fileio import atomic_write_text
     from ..metrics.report import PROTOCOL, format_table, motion_metrics, set_metrics
 
+    from ..checks import check_input_file, check_output
+
+    inputs = [("MOTION", m) for m in args.motions] + [("--reference", m) for m in args.reference or []]
+    if args.music:
+        inputs.append(("--music", check_input_file(args.music, "--music", "song")))
+    for fl, path in inputs:
+        check_input_file(path, fl, "motion file" if fl != "--music" else "song")
+    if args.json:
+        check_output(args.json, "--json", inputs=inputs, suffixes=(".json",))
     motions = []
     for i, path in enumerate(args.motions):
         progress("load", i / len(args.motions), Path(path).name)

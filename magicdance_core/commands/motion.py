@@ -14,7 +14,9 @@ DESCRIPTION = (
 def add_arguments(p) -> None:
     p.add_argument("song", help="audio file (or a music.json written by 'magicdance analyze')")
     p.add_argument("-o", "--out", required=True, help="output motion .npz")
-    p.add_argument("--style", default=None, help="dance style (the choreographer's styles), default: none")
+    from ..choreo.styles import STYLES
+
+    p.add_argument("--style", default=None, help=f"dance style, one of: {', '.join(STYLES)} (default: none)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same dance)")
     p.add_argument("--steps", type=int, default=None, help="DDIM steps (default 10)")
     p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight (default: checkpoint's)")
@@ -40,9 +42,16 @@ def run(args, progress) -> int:
     from ..motion.api import generate_dance
     from ..motion.constraints import Constraints
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".npz":
-        raise BadInput(f"output must be a .npz motion file, got {out.name}")
+    from ..checks import check_input_file, check_output, check_seed
+
+    song = check_input_file(args.song, "SONG", "song")
+    out = check_output(args.out, "-o", inputs={"SONG": song, "--constraints": args.constraints,
+                                               "--checkpoint": args.checkpoint}, suffixes=(".npz",))
+    check_seed(args.seed)
+    if args.constraints:
+        check_input_file(args.constraints, "--constraints", "constraints file")
+    if args.checkpoint:
+        check_input_file(args.checkpoint, "--checkpoint", "checkpoint")
     if args.beat_pulse is not None:   # before the analysis
         from ..motion.model import DenoiserConfig
 

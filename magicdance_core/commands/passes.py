@@ -34,10 +34,35 @@ def add_arguments(p) -> None:
 def run(args, progress) -> int:
     from pathlib import Path
 
+    from ..checks import check_input_file, check_int, check_number, check_output
     from ..errors import BadInput
-    from ..fileio import require_file
+    from ..passes.sequence import check_pass_folders
 
-    src = require_file(args.input, "dance")
+    # every option and path before the photo is analysed or a frame rendered
+    src = check_input_file(args.input, "INPUT", "dance")
+    for flag, v in (("--photo", args.photo), ("--landmarks", args.landmarks)):
+        if v:
+            check_input_file(v, flag)
+    if args.fps is not None:
+        from ..body.motion_file import MAX_FPS, MIN_FPS
+
+        check_number(args.fps, "--fps", MIN_FPS, min(MAX_FPS, 240.0))
+    check_int(args.size, "--size", 16, 8192)
+    for flag, v in (("--width", args.width), ("--height", args.height)):
+        if v is not None:
+            check_int(v, flag, 16, 8192)
+    if args.stick_width is not None:
+        check_number(args.stick_width, "--stick-width", 0, 200, lo_open=True, hi_open=True)
+    from ..passes.sequence import parse_passes
+
+    try:
+        parse_passes(args.passes)
+    except BadInput as e:
+        raise BadInput(f"--passes: {e}") from None
+    out = check_output(args.out, "-o", folder=True,
+                       inputs={"INPUT": src, "--photo": args.photo, "--landmarks": args.landmarks},
+                       writes=("passes.json", "camera.json"))
+    check_pass_folders(out, args.passes)
     landmarks = None
     if args.landmarks:
         from ..camera import load_landmarks_json
@@ -48,12 +73,9 @@ def run(args, progress) -> int:
 
         landmarks = analyze_photo(args.photo, progress=progress).camera_landmarks()
     from ..passes.render import SkeletonOptions
-    from ..passes.sequence import parse_passes
 
     passes = parse_passes(args.passes)
     skel = SkeletonOptions(swap_red_blue=args.skeleton_bgr, stick_width=args.stick_width)
-    if args.stick_width is not None and not (0 < args.stick_width < 200):
-        raise BadInput(f"--stick-width must be in (0, 200) pixels, got {args.stick_width}")
     kw = dict(passes=passes, size=args.size, width=args.width, height=args.height, fps=args.fps,
               landmarks=landmarks, skeleton=skel, video=not args.no_video, progress=progress)
     suffix = src.suffix.lower()

@@ -12,7 +12,7 @@ DESCRIPTION = (
 
 
 def add_arguments(p) -> None:
-    p.add_argument("motion", metavar="MOTION", help="motion .npz (from 'magicdance choreo' or 'magicdance generate')")
+    p.add_argument("motion", metavar="MOTION", help="motion .npz (from 'magicdance motion', 'magicdance choreo' or a job's motion.npz)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video to write")
     p.add_argument("--music", metavar="SONG", help="song to mux and whose beats to flash")
     p.add_argument("--size", type=int, default=512, help="width and height in pixels (default 512)")
@@ -20,17 +20,16 @@ def add_arguments(p) -> None:
 
 def run(args, progress) -> int:
     from ..body.motion_file import load_motion
-    from ..errors import BadInput
-    from ..fileio import require_file
     from ..video.preview import make_preview
 
-    if not str(args.output).lower().endswith(".mp4"):
-        raise BadInput(f"the output must be an .mp4 file, got {args.output}")
-    if not 32 <= args.size <= 4096:
-        raise BadInput(f"--size must be 32..4096 pixels, got {args.size}")
-    motion = load_motion(args.motion)
+    from ..checks import check_input_file, check_int, check_output
+
+    check_input_file(args.motion, "MOTION", "motion file")
     if args.music:
-        require_file(args.music, "music file")
+        check_input_file(args.music, "--music", "song")
+    check_output(args.output, "-o", inputs={"MOTION": args.motion, "--music": args.music}, suffixes=(".mp4",))
+    check_int(args.size, "--size", 32, 4096)
+    motion = load_motion(args.motion)
     out = make_preview(motion, args.output, music=args.music, size=args.size, progress=progress)
     print(out)
     return 0

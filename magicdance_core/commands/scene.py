@@ -8,7 +8,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("song", help="music file (wav, mp3, ogg, flac, ...)")
     parser.add_argument("-o", "--out", required=True, help="output .blend")
     parser.add_argument("--style", default=None, help="dance style (default: the generator's choice)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the first take (same seed, same dance; default 0)")
     parser.add_argument("--steps", type=int, default=0, help="sampling steps (0 = default)")
     parser.add_argument("--photo", default=None, help="photo of the person: the camera is aligned to it")
     parser.add_argument("--foot-lock", action="store_true", help="clean up foot sliding")
@@ -18,6 +18,14 @@ def add_arguments(parser) -> None:
 def run(args, progress) -> int:
     import os
     import sys
+
+    from ..checks import check_input_file, check_output, check_seed
+
+    song = check_input_file(args.song, "SONG", "song")
+    if args.photo:
+        check_input_file(args.photo, "--photo", "photo")
+    check_output(args.out, "-o", inputs={"SONG": song, "--photo": args.photo}, suffixes=(".blend",))
+    check_seed(args.seed)
 
     # The add-on's Blender side lives in blender_addon/ at the repository root.
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

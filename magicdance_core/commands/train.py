@@ -20,8 +20,13 @@ def add_arguments(p) -> None:
 
 
 def run(args, progress) -> int:
+    from ..checks import check_input_file, check_int, check_output
     from ..motion.train import load_config, train
 
+    check_input_file(args.config, "--config", "training config")
+    if args.steps is not None:
+        check_int(args.steps, "--steps", 1)
+    check_output(args.out, "--out", folder=True, inputs={"--data": args.data, "--config": args.config})
     cfg = load_config(args.config)
     if args.steps is not None:
         cfg.train.steps = int(args.steps)
