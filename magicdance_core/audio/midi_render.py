@@ -3,7 +3,9 @@
 Used to make music whose beats are known exactly (benchmarks, training music). The synth is
 TinySoundFont's Python binding (``tinysoundfont``, MIT); it only needs pyaudio for live playback,
 which we never use, so it is installed with ``pip install --no-deps``. The soundfont is the
-user's or Debian's ``fluid-soundfont-gm`` (FluidR3_GM.sf2, MIT).
+user's ($MAGICDANCE_SOUNDFONT), Debian's ``fluid-soundfont-gm`` (FluidR3_GM.sf2, MIT) when
+installed, else TimGM6mb.sf2 (GPL-2, Tim Brechbill) from the pretty_midi wheel that
+scripts/setup.sh installs: we only read that data file and never import pretty_midi.
 """
 
 from __future__ import annotations
@@ -43,10 +45,28 @@ def find_soundfont(soundfont: Optional[PathLike] = None) -> Path:
     for c in SOUNDFONT_CANDIDATES:
         if Path(c).is_file():
             return Path(c)
+    packaged = packaged_soundfont()
+    if packaged is not None:
+        return packaged
     raise MissingModel(
-        "no General MIDI soundfont found: install Debian's fluid-soundfont-gm "
-        "(apt-get install fluid-soundfont-gm) or pass a .sf2 file / set MAGICDANCE_SOUNDFONT"
+        "no General MIDI soundfont found: run scripts/setup.sh (it installs one), install Debian's "
+        "fluid-soundfont-gm, or pass a .sf2 file / set MAGICDANCE_SOUNDFONT"
     )
+
+
+def packaged_soundfont() -> Optional[Path]:
+    """TimGM6mb.sf2 inside the installed pretty_midi package (located, not imported), or None."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("pretty_midi")
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        sf = Path(folder) / "TimGM6mb.sf2"
+        if sf.is_file():
+            return sf
+    return None
 
 
 def _load_midi(midi):
