@@ -48,6 +48,11 @@ def run(args, progress) -> int:
     out = check_output(args.out, "-o", inputs={"SONG": song, "--constraints": args.constraints,
                                                "--checkpoint": args.checkpoint}, suffixes=(".npz",))
     check_seed(args.seed)
+    if args.style is not None:
+        from ..checks import check_choice
+        from ..choreo.styles import STYLES
+
+        check_choice(args.style, "--style", list(STYLES))
     if args.constraints:
         check_input_file(args.constraints, "--constraints", "constraints file")
     if args.checkpoint:
