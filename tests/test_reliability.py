@@ -463,3 +463,34 @@ def test_a_job_folder_in_use_is_refused(tmp_path, song):
     finally:
         holder.kill()
         holder.wait()
+
+
+# -- help texts ---------------------------------------------------------------------------------------
+def _subparsers(parser, prefix=""):
+    import argparse
+
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, sub in a.choices.items():
+                yield f"{prefix}{name}", sub
+                yield from _subparsers(sub, f"{prefix}{name} ")
+
+
+def test_every_option_has_help_and_names_real_commands():
+    from magicdance_core.choreo.styles import STYLES
+    from magicdance_core.cli import build_parser
+
+    parser = build_parser()
+    commands = {name for name, _ in _subparsers(parser)}
+    missing = []
+    for name, sub in _subparsers(parser):
+        text = sub.format_help()
+        for word in __import__("re").findall(r"'magicdance ([a-z]+)", text):
+            assert word in commands, f"'{name} --help' names 'magicdance {word}', which does not exist"
+        for a in sub._actions:
+            if a.option_strings and a.help in (None, "") and "-h" not in a.option_strings:
+                missing.append(f"{name} {a.option_strings[-1]}")
+        if name in ("dance", "motion"):
+            style = next(a for a in sub._actions if "--style" in a.option_strings)
+            assert all(s in style.help for s in STYLES), (name, style.help)
+    assert missing == []
