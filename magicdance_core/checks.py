@@ -143,7 +143,7 @@ def check_output(path: Optional[PathLike], flag: str, *, inputs: Optional[Inputs
     p = Path(path)
     if folder:
         if p.exists() and not p.is_dir():
-            raise BadInput(f"{flag} must name a folder, but {p} is a file")
+            raise BadInput(f"{flag} must name a folder: {p} is a file, not a folder")
         for fl, inp in _pairs(inputs):
             if _same(p, inp):
                 raise BadInput(f"{flag} {p} is the input {fl}: choose another output")

@@ -150,16 +150,16 @@ def test_bad_input_is_one_error_line_exit_2_no_output(cli, tmp_path, kind, name,
 
 def test_missing_input_and_unknown_output_extension(cli, tmp_path):
     r = cli("convert", tmp_path / "nope.npz", tmp_path / "o.npz")
-    assert r.returncode == 2 and r.stderr.strip() == f"error: motion file not found: {tmp_path / 'nope.npz'}"
+    assert r.returncode == 2 and r.stderr.strip() == f"error: IN: motion file not found: {tmp_path / 'nope.npz'}"
     save_motion(_motion(3), tmp_path / "in.npz")
     r = cli("convert", tmp_path / "in.npz", tmp_path / "o.fbx")
     assert r.returncode == 2 and "cannot write '.fbx'" in r.stderr
     (tmp_path / "ro").mkdir(mode=0o500)
     r = cli("convert", tmp_path / "in.npz", tmp_path / "ro" / "o.bvh")
     if os.geteuid() != 0:  # root may write anywhere
-        assert r.returncode == 2 and r.stderr.startswith("error: cannot write")
+        assert r.returncode == 2 and r.stderr.startswith("error: OUT: cannot write")
     r = cli("convert", tmp_path / "in.npz", tmp_path / "in.npz" / "o.bvh")  # parent is a file
-    assert r.returncode == 2 and r.stderr.startswith("error: cannot write"), r.stderr
+    assert r.returncode == 2 and r.stderr.startswith("error: OUT: cannot write"), r.stderr
     (tmp_path / "ro").chmod(0o700)
     for p in (tmp_path / "ro").iterdir():
         p.unlink()

@@ -170,7 +170,6 @@ def test_unwritable_outputs_are_refused_before_work(tmp_path, song):
         ("dance", "--music", song, "--photo", EX / "mannequin.png", "-o", ro / "d.mp4"),
         ("passes", x, "-o", ro / "passes"),
         ("convert", x, ro / "x.bvh"),
-        ("scene", song, "-o", ro / "s.blend"),
     ]
     for args in cases:
         rc, lines = cli_main(*args)

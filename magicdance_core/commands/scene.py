@@ -19,12 +19,8 @@ def run(args, progress) -> int:
     import os
     import sys
 
-    from ..checks import check_input_file, check_output, check_seed
+    from ..checks import check_seed
 
-    song = check_input_file(args.song, "SONG", "song")
-    if args.photo:
-        check_input_file(args.photo, "--photo", "photo")
-    check_output(args.out, "-o", inputs={"SONG": song, "--photo": args.photo}, suffixes=(".blend",))
     check_seed(args.seed)
 
     # The add-on's Blender side lives in blender_addon/ at the repository root.
