@@ -64,10 +64,9 @@ def run_inprocess(request: dict, progress=None) -> dict:
     req = dict(request)
     if req["op"] == "generate":
         # Re-use this session's analysis of the song instead of decoding it again.
-        req["music"] = md_music.analyze(req["music"], progress=progress)
         from magicdance_core.worker.protocol import _op_generate
 
-        return _op_generate(req, progress)
+        return _op_generate(req, progress, analysis=md_music.analyze(req["music"], progress=progress))
     return OPS[req["op"]](req, progress)
 
 

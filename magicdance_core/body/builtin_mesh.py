@@ -54,6 +54,7 @@ class BuiltinBody:
     vertex_parts: np.ndarray  # (V,) int32 part id of each vertex (seams are duplicated)
     rest_joints: np.ndarray   # (24,3) joint positions the mesh was built on
     part_names: dict = field(default_factory=lambda: dict(PART_NAMES))
+    vertex_segments: np.ndarray = None  # (V,) index into SEGMENTS of each vertex's tube
 
     @property
     def num_vertices(self) -> int:
@@ -70,6 +71,7 @@ class _Segment:
     parts: tuple               # (id of the half opposite ``front``, id of the half toward it)
     front: tuple = (0.0, 0.0, 1.0)   # which way "front" points (projected off the axis)
     cap: float = 1.0           # how far the rounded ends reach, in units of the end radius
+    name: str = ""             # SEGMENTS entry; ``girth`` scales are looked up by it
 
 
 def _interp_profile(profile, s):
@@ -160,9 +162,27 @@ def _tube(seg: _Segment, n_along: int, n_half: int):
     return V, F, P, np.concatenate(weights), np.concatenate(uvs), np.concatenate(vparts)
 
 
-def _segments(rj: np.ndarray) -> list:
-    """The body as segments over the rest joints ``rj`` (24,3)."""
+SEGMENTS = ("torso", "neck", "skull") + tuple(
+    f"{side}_{n}" for side in ("left", "right")
+    for n in ("thigh", "shin", "foot", "shoulder", "upper_arm", "forearm", "hand"))
+
+
+def _girth_of(girth, name: str) -> float:
+    """Scale of segment ``name`` from ``girth``: a number, or a dict keyed by segment name or
+    by its side-less name (``"thigh"`` for both thighs); 1 where absent."""
+    if girth is None:
+        return 1.0
+    if not isinstance(girth, dict):
+        return float(girth)
+    base = name.split("_", 1)[1] if name.startswith(("left_", "right_")) else name
+    return float(girth.get(name, girth.get(base, 1.0)))
+
+
+def _segments(rj: np.ndarray, girth=None) -> list:
+    """The body as segments over the rest joints ``rj`` (24,3); ``girth`` scales the radii
+    (and the head's, hands' and feet's own size) per segment, see :func:`_girth_of`."""
     segs = []
+    g = lambda n: _girth_of(girth, n)  # noqa: E731
     up = np.array([0.0, 1.0, 0.0])
     pel, sp1, sp2, sp3, neck, head = (rj[J[n]] for n in ("pelvis", "spine1", "spine2", "spine3", "neck", "head"))
     # Torso: from below the hip joints to the base of the neck; hips, waist, chest, shoulders.
@@ -184,19 +204,20 @@ def _segments(rj: np.ndarray) -> list:
                  (sy(sp3[1]), {J["spine3"]: 1.0}),
                  (sy(rj[J["left_collar"], 1]), {J["spine3"]: 0.7, J["neck"]: 0.3}),
                  (1.0, {J["spine3"]: 0.4, J["neck"]: 0.6})],
-        parts=(1, 2), cap=0.35))
+        parts=(1, 2), cap=0.35, name="torso"))
     # Neck (labelled head, as DensePose does) and head.
     # The head's halves are right (23, -X) and left (24, +X): "front" points to the
     # person's left, so the profile's (width, depth) are the (Z, X) radii here.
     segs.append(_Segment(neck - up * 0.03, head, profile=[(0, 0.055, 0.055), (1, 0.05, 0.05)],
                          weights=[(0, {J["spine3"]: 0.5, J["neck"]: 0.5}), (0.4, {J["neck"]: 1.0}),
                                   (1, {J["neck"]: 0.5, J["head"]: 0.5})], parts=(23, 24),
-                         front=(1.0, 0.0, 0.0), cap=0.5))
-    skull_c = head + np.array([0.0, 0.07, 0.015])
-    segs.append(_Segment(skull_c - up * 0.09, skull_c + up * 0.095,
+                         front=(1.0, 0.0, 0.0), cap=0.5, name="neck"))
+    k = g("skull")  # a bigger (a child's) or smaller head keeps its shape
+    skull_c = head + k * np.array([0.0, 0.07, 0.015])
+    segs.append(_Segment(skull_c - up * 0.09 * k, skull_c + up * 0.095 * k,
                          profile=[(0, 0.08, 0.07), (0.3, 0.10, 0.085), (0.7, 0.10, 0.088), (1, 0.07, 0.06)],
                          weights=[(0, {J["neck"]: 0.3, J["head"]: 0.7}), (0.25, {J["head"]: 1.0}), (1, {J["head"]: 1.0})],
-                         parts=(23, 24), front=(1.0, 0.0, 0.0), cap=0.9))
+                         parts=(23, 24), front=(1.0, 0.0, 0.0), cap=0.9, name="skull"))
     for side, sgn in (("left", 1.0), ("right", -1.0)):
         hip, knee, ankle, toe = (rj[J[f"{side}_{n}"]] for n in ("hip", "knee", "ankle", "foot"))
         collar, sho, elb, wri, hand = (rj[J[f"{side}_{n}"]] for n in ("collar", "shoulder", "elbow", "wrist", "hand"))
@@ -206,60 +227,69 @@ def _segments(rj: np.ndarray) -> list:
                              profile=[(0, 0.088, 0.092), (0.5, 0.072, 0.075), (1, 0.055, 0.058)],
                              weights=[(0, {J["pelvis"]: 0.5, J[f"{side}_hip"]: 0.5}), (0.2, {J[f"{side}_hip"]: 1.0}),
                                       (0.85, {J[f"{side}_hip"]: 1.0}), (1, {J[f"{side}_hip"]: 0.5, J[f"{side}_knee"]: 0.5})],
-                             parts=(8, 10) if left else (7, 9), cap=0.6))
+                             parts=(8, 10) if left else (7, 9), cap=0.6, name=f"{side}_thigh"))
         segs.append(_Segment(knee, ankle,
                              profile=[(0, 0.055, 0.058), (0.35, 0.055, 0.06), (1, 0.036, 0.038)],
                              weights=[(0, {J[f"{side}_hip"]: 0.5, J[f"{side}_knee"]: 0.5}), (0.15, {J[f"{side}_knee"]: 1.0}),
                                       (0.9, {J[f"{side}_knee"]: 1.0}), (1, {J[f"{side}_knee"]: 0.6, J[f"{side}_ankle"]: 0.4})],
-                             parts=(12, 14) if left else (11, 13), cap=0.6))
+                             parts=(12, 14) if left else (11, 13), cap=0.6, name=f"{side}_shin"))
         # Foot: heel behind the ankle to the toe tips, sole near the floor level.
-        heel = np.array([ankle[0], ankle[1] - 0.04, ankle[2] - 0.055])
-        tip = np.array([toe[0] + 0.005 * sgn, toe[1] + 0.002, toe[2] + 0.07])
+        kf = g(f"{side}_foot")
+        heel = ankle + kf * np.array([0.0, -0.04, -0.055])
+        tip = toe + kf * np.array([0.005 * sgn, 0.002, 0.07])
         ftoe = float(np.linalg.norm(toe - heel) / np.linalg.norm(tip - heel))
         fid = 5 if left else 6
         segs.append(_Segment(heel, tip, profile=[(0, 0.035, 0.038), (0.45, 0.045, 0.03), (1, 0.04, 0.018)],
                              weights=[(0, {J[f"{side}_ankle"]: 1.0}), (max(ftoe - 0.15, 0.1), {J[f"{side}_ankle"]: 1.0}),
                                       (ftoe, {J[f"{side}_ankle"]: 0.5, J[f"{side}_foot"]: 0.5}), (1, {J[f"{side}_foot"]: 1.0})],
-                             parts=(fid, fid), front=(0.0, 1.0, 0.0), cap=0.8))
+                             parts=(fid, fid), front=(0.0, 1.0, 0.0), cap=0.8, name=f"{side}_foot"))
         # Shoulder cap (collar bone region), part of the torso.
         segs.append(_Segment(collar - np.array([0.03 * sgn, 0, 0]), sho,
                              profile=[(0, 0.06, 0.065), (1, 0.055, 0.055)],
                              weights=[(0, {J["spine3"]: 0.5, J[f"{side}_collar"]: 0.5}), (0.4, {J[f"{side}_collar"]: 1.0}),
                                       (1, {J[f"{side}_collar"]: 0.5, J[f"{side}_shoulder"]: 0.5})],
-                             parts=(1, 2), cap=0.8))
+                             parts=(1, 2), cap=0.8, name=f"{side}_shoulder"))
         segs.append(_Segment(sho, elb, profile=[(0, 0.052, 0.055), (0.5, 0.045, 0.047), (1, 0.038, 0.04)],
                              weights=[(0, {J[f"{side}_collar"]: 0.5, J[f"{side}_shoulder"]: 0.5}), (0.2, {J[f"{side}_shoulder"]: 1.0}),
                                       (0.85, {J[f"{side}_shoulder"]: 1.0}), (1, {J[f"{side}_shoulder"]: 0.5, J[f"{side}_elbow"]: 0.5})],
-                             parts=(17, 15) if left else (18, 16), cap=0.7))
+                             parts=(17, 15) if left else (18, 16), cap=0.7, name=f"{side}_upper_arm"))
         segs.append(_Segment(elb, wri, profile=[(0, 0.038, 0.04), (0.4, 0.04, 0.037), (1, 0.03, 0.025)],
                              weights=[(0, {J[f"{side}_shoulder"]: 0.5, J[f"{side}_elbow"]: 0.5}), (0.15, {J[f"{side}_elbow"]: 1.0}),
                                       (0.9, {J[f"{side}_elbow"]: 1.0}), (1, {J[f"{side}_elbow"]: 0.5, J[f"{side}_wrist"]: 0.5})],
-                             parts=(21, 19) if left else (22, 20), cap=0.7))
+                             parts=(21, 19) if left else (22, 20), cap=0.7, name=f"{side}_forearm"))
         # Hand: flat paddle from the wrist past the hand joint (finger tips ~ 0.18 m from the wrist).
         hdir = (hand - wri) / np.linalg.norm(hand - wri)
-        tipp = wri + hdir * 0.18
-        fh = float(np.linalg.norm(hand - wri) / 0.18)
+        hl = 0.18 * g(f"{side}_hand")
+        tipp = wri + hdir * hl
+        fh = min(float(np.linalg.norm(hand - wri) / hl), 0.95)
         hid = 4 if left else 3
         segs.append(_Segment(wri, tipp, profile=[(0, 0.035, 0.022), (0.5, 0.045, 0.017), (1, 0.035, 0.012)],
                              weights=[(0, {J[f"{side}_elbow"]: 0.3, J[f"{side}_wrist"]: 0.7}), (0.1, {J[f"{side}_wrist"]: 1.0}),
                                       (fh, {J[f"{side}_wrist"]: 0.5, J[f"{side}_hand"]: 0.5}), (1, {J[f"{side}_hand"]: 1.0})],
-                             parts=(hid, hid), front=(0.0, 0.0, 1.0), cap=0.6))
+                             parts=(hid, hid), front=(0.0, 0.0, 1.0), cap=0.6, name=f"{side}_hand"))
         # Front reference for the hand's flat side: the palm faces down in the T-pose.
         segs[-1].front = (0.0, 1.0, 0.0)
+    for sg in segs:
+        k = g(sg.name)
+        sg.profile = [(s, w * k, d * k) for s, w, d in sg.profile]
     return segs
 
 
-def build_builtin_body(offsets=None, n_along: int = 20, n_half: int = 10) -> BuiltinBody:
-    """The built-in body on the project's skeleton (or on ``offsets`` (24,3))."""
+def build_builtin_body(offsets=None, n_along: int = 20, n_half: int = 10, girth=None) -> BuiltinBody:
+    """The built-in body on the project's skeleton (or on ``offsets`` (24,3)); ``girth``:
+    radius scale per segment (a number or a dict, see :data:`SEGMENTS`), e.g. fitted to a photo."""
     rj = rest_joints(offsets)
-    parts = [_tube(s, n_along, n_half) for s in _segments(rj)]
+    segs = _segments(rj, girth)
+    parts = [_tube(s, n_along, n_half) for s in segs]
     base = np.cumsum([0] + [p[0].shape[0] for p in parts])[:-1]
     V = np.concatenate([p[0] for p in parts])
     F = np.concatenate([p[1] + b for p, b in zip(parts, base)]).astype(np.int32)
     return BuiltinBody(
         vertices=V, faces=F, face_parts=np.concatenate([p[2] for p in parts]).astype(np.int32),
         weights=np.concatenate([p[3] for p in parts]), uv=np.clip(np.concatenate([p[4] for p in parts]), 0, 1),
-        vertex_parts=np.concatenate([p[5] for p in parts]).astype(np.int32), rest_joints=rj)
+        vertex_parts=np.concatenate([p[5] for p in parts]).astype(np.int32), rest_joints=rj,
+        vertex_segments=np.repeat([SEGMENTS.index(sg.name) for sg in segs],
+                                  [p[0].shape[0] for p in parts]).astype(np.int32))
 
 
 def skin(body: BuiltinBody, poses, trans, offsets=None) -> np.ndarray:

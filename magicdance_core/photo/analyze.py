@@ -37,6 +37,9 @@ class PhotoAnalysis:
     landmarks: np.ndarray                # (33,2) pixels in ``image``
     visibility: np.ndarray               # (33,)
     landmarks_z: np.ndarray              # (33,) mediapipe's relative depth (x-scale units)
+    # (33,3) mediapipe's pose_world_landmarks: metres, origin between the hips, camera-aligned
+    # axes (x right, y down, z away from the camera); None when unknown (e.g. user landmarks)
+    world_landmarks: Optional[np.ndarray] = None
     face_box: Optional[tuple] = None     # (x0,y0,x1,y1) pixels, None if no face found
     face_landmarks: Optional[np.ndarray] = None  # (468,2) pixels
     background: Optional[np.ndarray] = None      # (h,w,3) uint8, person removed
@@ -79,6 +82,7 @@ class PhotoAnalysis:
         rows = [[float(x), float(y), float(v)] for (x, y), v in zip(self.landmarks, self.visibility)]
         atomic_write_text(out / "landmarks.json", json.dumps(dict(
             image_size=[w, h], landmarks=rows, z=[float(z) for z in self.landmarks_z],
+            world=None if self.world_landmarks is None else np.round(self.world_landmarks, 5).tolist(),
             original_size=list(self.original_size), scale_to_original=self.scale,
             order="mediapipe Pose 33"), indent=1))
         atomic_write_text(out / "face.json", json.dumps(dict(
@@ -107,8 +111,10 @@ class PhotoAnalysis:
             raise BadInput(f"photo analysis folder {d} is incomplete or damaged ({type(e).__name__})") from None
         rows = np.asarray(lm["landmarks"], dtype=np.float64)
         fl = face.get("landmarks")
+        world = lm.get("world")
         return cls(image=image, mask=mask, landmarks=rows[:, :2], visibility=rows[:, 2],
                    landmarks_z=np.asarray(lm.get("z", np.zeros(33)), dtype=np.float64),
+                   world_landmarks=np.asarray(world, dtype=np.float64).reshape(33, 3) if world else None,
                    face_box=tuple(face["box"]) if face.get("box") else None,
                    face_landmarks=np.asarray(fl, dtype=np.float64) if fl else None,
                    background=background, scale=float(meta.get("scale_to_original", 1.0)),
@@ -152,7 +158,7 @@ def _quiet_native(fn):
 
 @_quiet_native
 def _run_pose(rgb: np.ndarray):
-    """(points (33,2) px, vis (33,), z (33,), seg mask (h,w)) or None."""
+    """(points (33,2) px, vis (33,), z (33,), seg mask (h,w), world (33,3) m or None) or None."""
     import mediapipe as mp
 
     h, w = rgb.shape[:2]
@@ -166,7 +172,9 @@ def _run_pose(rgb: np.ndarray):
     vis = np.array([p.visibility for p in lm], dtype=np.float64)
     z = np.array([p.z * w for p in lm], dtype=np.float64)
     seg = r.segmentation_mask.astype(np.float32) if r.segmentation_mask is not None else None
-    return pts, vis, z, seg
+    world = (np.array([[p.x, p.y, p.z] for p in r.pose_world_landmarks.landmark], dtype=np.float64)
+             if r.pose_world_landmarks is not None else None)
+    return pts, vis, z, seg, world
 
 
 @_quiet_native
@@ -264,15 +272,15 @@ def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
             crop = cv2.resize(crop, None, fx=scale_up, fy=scale_up, interpolation=cv2.INTER_CUBIC)
         res = _run_pose(crop)
         if res is not None:
-            pts, vis, z, seg = res
+            pts, vis, z, seg, world = res
             pts = pts / scale_up + (x0, y0)
             full_seg = np.zeros((h, w), np.float32)
             if seg is not None:
                 full_seg[y0:y1, x0:x1] = cv2.resize(seg, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-            found = (pts, vis, z / scale_up, full_seg)
+            found = (pts, vis, z / scale_up, full_seg, world)
     if found is None:
         raise BadInput(f"no person found in PHOTO {Path(path).name}")
-    pts, vis, z, seg = found
+    pts, vis, z, seg, world = found
     if several:
         warn.append(f"{len(blobs)} people found in the photo: animating the largest one")
 
@@ -298,7 +306,7 @@ def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
 
     prog(STAGE, 0.7, "background plate")
     background = background_plate(rgb, mask)
-    res = PhotoAnalysis(image=rgb, mask=mask, landmarks=pts, visibility=vis, landmarks_z=z,
+    res = PhotoAnalysis(image=rgb, mask=mask, landmarks=pts, visibility=vis, landmarks_z=z, world_landmarks=world,
                         face_box=box, face_landmarks=face_pts, background=background,
                         scale=photo.scale, original_size=photo.original_size, half_body=half,
                         warnings=warn, source=dict(path=str(path), sha256=sha256_file(path), format=photo.format))

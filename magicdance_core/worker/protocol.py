@@ -102,7 +102,8 @@ def _number(req: dict, key: str, default=None, *, lo=None, hi=None, integer: boo
         raise BadRequest(str(e)) from None
 
 
-def _op_generate(req: dict, progress) -> dict:
+def _op_generate(req: dict, progress, analysis=None) -> dict:
+    """``analysis``: the song already analysed by the caller (the add-on's in-process path)."""
     import numpy as np
 
     from ..body.motion_file import load_motion, save_motion
@@ -127,7 +128,7 @@ def _op_generate(req: dict, progress) -> dict:
             jm = z["joint_mask"] if "joint_mask" in z.files else np.zeros(24, bool)
             edges = tuple(bool(x) for x in z["edges"]) if "edges" in z.files else (False, False)
         constraints = build_constraints(ref, lm, jm, edges)
-    m = generate_motion(music, style=style, seed=seed, steps=steps, constraints=constraints,
+    m = generate_motion(music if analysis is None else analysis, style=style, seed=seed, steps=steps, constraints=constraints,
                         generator=generator, beat_pulse=_optional_float(req, "beat_pulse"),
                         start_s=start_s, end_s=end_s, progress=progress)
     save_motion(m, out)
