@@ -1,7 +1,7 @@
 """Motion diffusion benchmark: quality on unseen real songs and speed vs the `edge` config.
 
 Songs: real game music from Debian packages that the training corpus did not use
-(the corpus at /work/corpus_v1 is generated MIDI music only). Get them with
+(the corpus at runs/corpus_v1 is generated MIDI music only). Get them with
 
     cd /tmp && apt-get download hedgewars-data singularity-music && \
         dpkg -x hedgewars-data_*.deb songs && dpkg -x singularity-music_*.deb songs
@@ -198,7 +198,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--edge-steps-measured", type=int, default=3)
     ap.add_argument("--edge-full", action="store_true")
-    ap.add_argument("--data", default="/work/corpus_v1", help="training corpus: its mean joint speed is the reference")
+    ap.add_argument("--data", default="runs/corpus_v1", help="training corpus: its mean joint speed is the reference")
     ap.add_argument("--tempo-seeds", type=int, default=3, help="seeds per song for the tempo and pop counts")
     ap.add_argument("--cache", default="/tmp/motion_bench_cache", help="analyses are cached here (music.json)")
     args = ap.parse_args()
