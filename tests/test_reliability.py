@@ -395,7 +395,7 @@ def test_killed_dance_resumes_whole_with_no_temp_files(tmp_path):
     try:
         t0 = time.monotonic()
         # kill it while the video is being encoded (its temp file exists), the worst moment
-        while not list(job.glob(".video.tmp-*")) and time.monotonic() - t0 < 600 and p.poll() is None:
+        while not list(job.glob(".video.*")) and time.monotonic() - t0 < 600 and p.poll() is None:
             time.sleep(0.02)
         assert p.poll() is None, "the dance ended before it could be killed"
         p.send_signal(signal.SIGKILL)
