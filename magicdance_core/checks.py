@@ -69,9 +69,9 @@ def check_seed(value, flag: str = "--seed") -> int:
     return check_number(value, flag, 0, SEED_MAX, integer=True)
 
 
-def check_choice(value, flag: str, choices: Sequence[str]) -> str:
+def check_choice(value, flag: str, choices: Sequence[str], what: str = "value") -> str:
     if value not in choices:
-        raise BadInput(f"{flag}: unknown value {value!r}; one of: {', '.join(choices)}")
+        raise BadInput(f"{flag}: unknown {what} {value!r}; one of: {', '.join(choices)}")
     return value
 
 

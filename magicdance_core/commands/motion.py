@@ -52,7 +52,7 @@ def run(args, progress) -> int:
         from ..checks import check_choice
         from ..choreo.styles import STYLES
 
-        check_choice(args.style, "--style", list(STYLES))
+        check_choice(args.style, "--style", list(STYLES), "style")
     if args.constraints:
         check_input_file(args.constraints, "--constraints", "constraints file")
     if args.checkpoint:

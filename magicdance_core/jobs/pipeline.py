@@ -82,7 +82,7 @@ def check_dance_inputs(music: PathLike, photo: PathLike, out: PathLike, opt: Dan
     check_seed(opt.seed, "--seed")
     if int(check_number(opt.size, "--size", 128, 2048, integer=True)) % 2:
         raise BadInput(f"--size must be an even number of pixels in 128..2048, got {opt.size}")
-    check_choice(opt.generator, "--generator", ("model", "choreo"))
+    check_choice(opt.generator, "--generator", ("model", "choreo"), "generator")
     if opt.yaw_limit_deg is not None:
         check_number(opt.yaw_limit_deg, "--yaw-limit", 0, 180)
     if opt.travel_limit_m is not None:
@@ -90,7 +90,7 @@ def check_dance_inputs(music: PathLike, photo: PathLike, out: PathLike, opt: Dan
     if opt.style is not None:
         from ..choreo.styles import STYLES
 
-        check_choice(opt.style, "--style", sorted(STYLES))
+        check_choice(opt.style, "--style", sorted(STYLES), "style")
     if opt.passes:
         try:
             parse_passes(opt.passes)
@@ -98,7 +98,7 @@ def check_dance_inputs(music: PathLike, photo: PathLike, out: PathLike, opt: Dan
             raise BadInput(f"--passes: {e}") from None
     from ..animate.base import available
 
-    check_choice(opt.animator, "--animator", available())
+    check_choice(opt.animator, "--animator", available(), "animator")
     # The files themselves, cheaply (header / one decode), before the song is analysed.
     from ..photo.load import load_photo
 
