@@ -129,14 +129,14 @@ def _legacy_vae_names(sd: dict) -> dict:
 
 
 def write_release(root, size: str = "tiny", seed: int = 0, *, ckpt_style: str = "flat",
-                  zero_temporal: bool = False, sampling: Optional[dict] = None) -> Path:
+                  zero_temporal: bool = False, settings: Optional[dict] = None) -> Path:
     """Write ``root/`` as MagicAnimate's ``pretrained_models`` folder; returns ``root``.
 
     ckpt_style: "flat" (the motion-module tensors), "lightning" (under ``state_dict`` with
     ``module.`` prefixes and a ``global_step``) or "unet" (``unet.`` prefixes).
     zero_temporal: zero every motion module's output projection (MagicAnimate's zero init: each
-    module is then the identity). sampling: written as ``magicdance_animator.json`` overrides
-    (the tiny folder gets ``size`` 64 by default).
+    module is then the identity). settings: ``magicdance_animator.json`` beside the weights
+    (sections of :mod:`.config`; the tiny folder gets sampling size 64 when not given).
     """
     from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
     from safetensors.torch import save_file
@@ -210,9 +210,11 @@ def write_release(root, size: str = "tiny", seed: int = 0, *, ckpt_style: str = 
     (root / TEMPORAL_CKPT).parent.mkdir(parents=True, exist_ok=True)
     torch.save(obj, root / TEMPORAL_CKPT)
 
-    over = dict(sampling or ({"size": z["size"]} if size == "tiny" else {}))
+    over = {k: dict(v) for k, v in (settings or {}).items()}
+    if size == "tiny":
+        over.setdefault("sampling", {}).setdefault("size", z["size"])
     if over:
-        (root / "magicdance_animator.json").write_text(json.dumps({"sampling": over}, indent=2))
+        (root / "magicdance_animator.json").write_text(json.dumps(over, indent=2))
     return root
 
 
