@@ -39,7 +39,7 @@ def to_square(img: np.ndarray, size: int, fill=None) -> np.ndarray:
             else dict(borderType=cv2.BORDER_REPLICATE)
         img = cv2.copyMakeBorder(img, top, s - h - top, left, s - w - left, **border)
     if s != size:
-        img = np.asarray(Image.fromarray(img).resize((size, size), Image.BICUBIC))
+        img = np.array(Image.fromarray(img).resize((size, size), Image.BICUBIC))
     return np.ascontiguousarray(img)
 
 
