@@ -191,10 +191,10 @@ def test_frames_equal_diffusers_controlnet_pipeline(tmp_path):
 
 def test_weights_and_settings_change_the_frames(release, pipe, tmp_path):
     ref, poses = _inputs(6)
-    base = pipe(ref, poses, num_inference_steps=1, seed=1).frames
-    assert np.array_equal(base, pipe(ref, poses, num_inference_steps=1, seed=1).frames)    # reproducible
-    assert np.abs(base - pipe(ref, poses, num_inference_steps=1, seed=2).frames).max() > 0.05
-    assert np.abs(base - pipe(ref, poses, num_inference_steps=1, seed=1, reference_attention=False).frames).max() > 0.05
+    base = pipe(ref, poses, num_inference_steps=2, seed=1).frames
+    assert np.array_equal(base, pipe(ref, poses, num_inference_steps=2, seed=1).frames)    # reproducible
+    assert np.abs(base - pipe(ref, poses, num_inference_steps=2, seed=2).frames).max() > 0.05
+    assert np.abs(base - pipe(ref, poses, num_inference_steps=2, seed=1, reference_attention=False).frames).max() > 0.05
     other = write_release(tmp_path / "pm", seed=0)
     cn = other / "MagicAnimate/densepose_controlnet/diffusion_pytorch_model.safetensors"
     from safetensors.torch import load_file, save_file
@@ -202,13 +202,13 @@ def test_weights_and_settings_change_the_frames(release, pipe, tmp_path):
     sd = load_file(cn)
     sd["controlnet_mid_block.weight"] = sd["controlnet_mid_block.weight"] * 3 + 0.1
     save_file(sd, cn)
-    changed = MagicAnimatePipeline.from_release(other)(ref, poses, num_inference_steps=1, seed=1).frames
+    changed = MagicAnimatePipeline.from_release(other)(ref, poses, num_inference_steps=2, seed=1).frames
     assert np.abs(base - changed).max() > 0.05
     # frames of a window see each other (temporal modules, pooled norms): one pose changed
     # changes the other frames too
     moved = list(poses)
     moved[5] = np.roll(moved[5], 16, axis=1)
-    assert np.abs(base[0] - pipe(ref, moved, num_inference_steps=1, seed=1).frames[0]).max() > 1e-3
+    assert np.abs(base[0] - pipe(ref, moved, num_inference_steps=2, seed=1).frames[0]).max() > 1e-3
 
 
 def test_cancel_inside_sampling_stops_within_a_window(pipe):
