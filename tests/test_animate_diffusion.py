@@ -327,3 +327,20 @@ def test_cancelled_sampling_resumes_to_the_same_video(cli_run, release, song, tm
     assert not any(m.startswith("step 1/2") for m in seen)          # resumed at step 2
     assert not (job / "animate_state.safetensors").exists()
     assert np.array_equal(_video(tmp_path / "v.mp4")[0], _video(out)[0])   # as if never interrupted
+
+
+def test_batch_rows_choose_the_animator_and_get_gpus(tmp_path, release):
+    from magicdance_core.jobs.batch import read_manifest, row_resources
+
+    (tmp_path / "m.csv").write_text(
+        "music,photo,out,animator,animator_weights,steps,guidance\n"
+        f"s.wav,p.png,a.mp4,diffusion,{release},10,5\n"
+        "s.wav,p.png,b.mp4,,,,\n"
+        "s.wav,p.png,c.mp4,diffusion,w,ten,\n")
+    a, b, c = read_manifest(tmp_path / "m.csv")
+    assert (a.animator, a.animator_weights, a.steps, a.guidance) == ("diffusion", str(release), 10, 5.0)
+    assert b.animator == "puppet" and b.error is None and c.error and "steps" in c.error
+    assert row_resources(a, cluster_gpus=8) == {"num_cpus": 1, "num_gpus": 1.0}
+    assert row_resources(a, cluster_gpus=8, gpus_per_row=0.5)["num_gpus"] == 0.5
+    assert row_resources(b, cluster_gpus=8) == {"num_cpus": 1}
+    assert row_resources(a, cluster_gpus=0) == {"num_cpus": 1}       # no GPU: runs on a CPU, never waits

@@ -4,6 +4,10 @@ Local Ray by default (a few CPUs); a Ray cluster when an address is given. Every
 job folder beside its video, so the folders must be on storage every node sees (NFS, a shared
 volume) when running on a cluster, and the paths in the manifest must be valid on every node.
 A bad row is reported and the others go on; a re-run skips rows whose job finished.
+
+Optional columns ``animator,animator_weights,steps,guidance`` choose the diffusion animator per
+row; Ray schedules those rows with ``num_gpus`` (one GPU each by default) when the cluster has
+GPUs, so they land on GPU workers while puppet rows stay on CPUs.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Optional
 from ..errors import BadInput
 from ..fileio import PathLike, atomic_write_text, require_file, sha256_file
 
-COLUMNS = ("music", "photo", "style", "seed", "out")
+COLUMNS = ("music", "photo", "style", "seed", "out", "animator", "animator_weights", "steps", "guidance")
 
 
 @dataclass
@@ -30,6 +34,10 @@ class Row:
     seed: int
     out: str
     error: Optional[str] = None
+    animator: str = "puppet"
+    animator_weights: Optional[str] = None
+    steps: Optional[int] = None
+    guidance: Optional[float] = None
 
 
 def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
@@ -60,6 +68,13 @@ def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
                   r.get("style") or None, seed, resolve(out, out_base), err)
         if not row.music or not row.photo:
             row.error = row.error or "music and photo are required"
+        row.animator = r.get("animator") or "puppet"
+        row.animator_weights = resolve(r.get("animator_weights", ""), base) or None
+        try:
+            row.steps = int(r["steps"]) if r.get("steps") else None
+            row.guidance = float(r["guidance"]) if r.get("guidance") else None
+        except ValueError:
+            row.error = row.error or f"steps/guidance must be numbers, got {r.get('steps')!r}/{r.get('guidance')!r}"
         rows.append(row)
     if not rows:
         raise BadInput(f"manifest {p.name} has no rows")
@@ -82,7 +97,11 @@ def finished(row: Row) -> bool:
                 and d["inputs"]["photo"]["sha256"] == sha256_file(row.photo)
                 and d["options"].get("style") == row.style and int(d["options"].get("seed", 0)) == row.seed
                 and d["options"].get("generator", "choreo") == generator
-                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(generator))
+                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(generator)
+                and d["options"].get("animator", "puppet") == row.animator
+                and d["options"].get("animator_weights") == row.animator_weights
+                and d["options"].get("animator_steps") == row.steps
+                and d["options"].get("animator_guidance") == row.guidance)
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -98,7 +117,11 @@ def run_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") ->
     if row.error:
         return dict(row=row.index, status="error", error=row.error, out=row.out)
     try:
-        opt = DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes)
+        if row.animator == "diffusion" and "densepose" not in passes:
+            passes = ",".join(p for p in (passes, "densepose") if p)   # the diffusion animator's input
+        opt = DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes,
+                           animator=row.animator, animator_weights=row.animator_weights,
+                           animator_steps=row.steps, animator_guidance=row.guidance)
         res = run_dance(row.music, row.photo, row.out, opt)
         return dict(row=row.index, status="done", out=row.out, seconds=round(time.monotonic() - t0, 1),
                     warnings=res.warnings)
@@ -108,9 +131,17 @@ def run_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") ->
         return dict(row=row.index, status="error", error=f"internal error: {type(e).__name__}: {e}", out=row.out)
 
 
+def row_resources(row: Row, cluster_gpus: float, gpus_per_row: float = 1.0) -> dict:
+    """Ray task options of a row: a diffusion row asks for ``gpus_per_row`` GPUs when the cluster
+    has any (so Ray puts it on a GPU worker), else it runs on a CPU like the others."""
+    if row.animator == "diffusion" and cluster_gpus > 0:
+        return {"num_cpus": 1, "num_gpus": min(float(gpus_per_row), float(cluster_gpus))}
+    return {"num_cpus": 1}
+
+
 def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Optional[PathLike] = None,
               num_cpus: int = 2, size: int = 512, scene: bool = False, passes: str = "",
-              log=print) -> list:
+              log=print, gpus_per_row: float = 1.0) -> list:
     rows = read_manifest(manifest, out_dir)
     results, todo = [], []
     for r in rows:
@@ -135,7 +166,11 @@ def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Option
                      configure_logging=False)
         try:
             task = ray.remote(num_cpus=1, max_retries=0)(run_row)
-            pending = {task.remote(r, size, scene, passes): r for r in todo}
+            gpus = float(ray.cluster_resources().get("GPU", 0))
+            if gpus == 0 and any(r.animator == "diffusion" for r in todo):
+                log("warning: the Ray cluster has no GPU: diffusion rows run on CPUs (slow)")
+            pending = {task.options(**row_resources(r, gpus, gpus_per_row)).remote(r, size, scene, passes): r
+                       for r in todo}
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:

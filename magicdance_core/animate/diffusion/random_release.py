@@ -223,3 +223,56 @@ def _meta(cls, cfg):
     with torch.device("meta"):
         m = cls.from_config(cfg)
     return m.to_empty(device="cpu")
+
+
+def random_pipeline(size: str = "tiny", seed: int = 0):
+    """A MagicAnimatePipeline with random weights built in memory (benchmarks at full size: no
+    files written, each tensor filled in place so the weights are held once)."""
+    from diffusers import AutoencoderKL, ControlNetModel, DDIMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    import tempfile
+
+    from .config import load_config
+    from .loading import load_tokenizer
+    from .pipeline import MagicAnimatePipeline
+    from .temporal import TemporalModules, recompute_position_codes
+
+    z = SIZES[size]
+    g = torch.Generator().manual_seed(seed)
+
+    def fill(m):
+        m = m.to_empty(device="cpu")
+        with torch.no_grad():
+            for name, p in m.named_parameters():
+                if p.dim() > 1:
+                    p.normal_(0, 1.0 / max(p[0].numel(), 1) ** 0.5, generator=g)
+                elif "norm" in name and name.endswith("weight"):
+                    p.fill_(1.0)
+                else:
+                    p.normal_(0, 0.02, generator=g)
+        return m.eval().requires_grad_(False)
+
+    def meta(factory):
+        with torch.device("meta"):
+            return factory()
+
+    cfg = load_config(None)
+    ucfg = unet_config(z)
+    unet = fill(meta(lambda: UNet2DConditionModel.from_config(ucfg)))
+    app = fill(meta(lambda: UNet2DConditionModel.from_config(ucfg)))
+    temporal = fill(meta(lambda: TemporalModules(ucfg, cfg["temporal"])))
+    for mod in temporal.modules():          # to_empty left the position codes uninitialised
+        if hasattr(mod, "pe"):
+            mod.pe = torch.empty(mod.pe.shape, device="meta")
+    recompute_position_codes(temporal)
+    cn = fill(meta(lambda: ControlNetModel.from_config(controlnet_config(z))))
+    vae = fill(meta(lambda: AutoencoderKL.from_config(vae_config(z))))
+    tcfg = CLIPTextConfig.from_dict(text_config(z))
+    text = CLIPTextModel(tcfg).eval().requires_grad_(False)
+    with tempfile.TemporaryDirectory() as d:
+        _write_tokenizer(Path(d), tcfg.vocab_size)
+        tok = load_tokenizer(d)
+    sched = DDIMScheduler.from_config({k: v for k, v in cfg["scheduler"].items() if not k.startswith("_")})
+    return MagicAnimatePipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, controlnet=cn,
+                                appearance_encoder=app, temporal=temporal, scheduler=sched)
