@@ -48,6 +48,13 @@ class Animator(abc.ABC):
 
     name: str = "?"
 
+    def check(self) -> None:
+        """Cheap checks of the animator's own inputs (weights, settings), before the job's heavy stages."""
+
+    def key(self) -> dict:
+        """What, besides the dance and the photo, changes this animator's frames (part of the job's key)."""
+        return {}
+
     @abc.abstractmethod
     def prepare(self, photo, options: AnimateOptions):
         """Build the animator's rig/conditioning from a PhotoAnalysis (cached by the job)."""

@@ -15,7 +15,12 @@ def add_arguments(p) -> None:
     p.add_argument("--size", type=int, default=512, help="video size in pixels, an even number in 128..2048 (default 512)")
     p.add_argument("--job", default=None, help="job folder (default OUT.job beside the video); a re-run skips finished stages")
     p.add_argument("--animator", default="puppet", help="puppet (built in) or diffusion (needs --animator-weights)")
-    p.add_argument("--animator-weights", default=None, help="MagicAnimate's pretrained_models folder (diffusion animator)")
+    p.add_argument("--animator-weights", default=None, metavar="DIR",
+                   help="MagicAnimate's pretrained_models folder (diffusion animator; docs/diffusion.md)")
+    p.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="diffusion animator: denoising steps (default 25, MagicAnimate's)")
+    p.add_argument("--guidance", type=float, default=None, metavar="G",
+                   help="diffusion animator: classifier-free guidance scale (default 7.5, MagicAnimate's)")
     p.add_argument("--yaw-limit", type=float, default=30.0,
                    help="keep the dancer within +-DEG of facing the camera (the photo has no back; default 30, 180 = off)")
     p.add_argument("--generator", choices=("model", "choreo"), default="model",
@@ -37,6 +42,7 @@ def run(args, progress) -> int:
     opt = DanceOptions(style=args.style, seed=args.seed, size=args.size, yaw_limit_deg=args.yaw_limit,
                        travel_limit_m=args.travel_limit, generator=args.generator,
                        animator=args.animator, animator_weights=args.animator_weights,
+                       animator_steps=args.steps, animator_guidance=args.guidance,
                        scene=not args.no_scene, passes=passes)
     res = run_dance(args.music, args.photo, args.out, opt, job_dir=args.job, progress=progress,
                     log=lambda s: print(s, file=sys.stderr))

@@ -6,6 +6,10 @@ volume) when running on a cluster, and the paths in the manifest must be valid o
 A bad row is reported and the others go on; a re-run skips rows whose job finished with the
 same inputs and options. Every row is checked (files, options, its output inside --out) before
 Ray starts, and the Ray address is tried with a time-out, so a mistake never hangs the batch.
+
+Optional columns ``animator,animator_weights,steps,guidance`` choose the diffusion animator per
+row; Ray schedules those rows with ``num_gpus`` (one GPU each by default) when the cluster has
+GPUs, so they land on GPU workers while puppet rows stay on CPUs.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Optional
 from ..errors import BadInput
 from ..fileio import PathLike, atomic_write_text, require_file, sha256_file
 
-COLUMNS = ("music", "photo", "style", "seed", "out")
+COLUMNS = ("music", "photo", "style", "seed", "out", "animator", "animator_weights", "steps", "guidance")
 
 
 @dataclass
@@ -32,6 +36,10 @@ class Row:
     seed: int
     out: str
     error: Optional[str] = None
+    animator: str = "puppet"
+    animator_weights: Optional[str] = None
+    steps: Optional[int] = None
+    guidance: Optional[float] = None
 
 
 def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
@@ -65,6 +73,13 @@ def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
         inside = os.path.realpath(out_base)
         if not row.error and os.path.commonpath([os.path.realpath(row.out), inside]) != inside:
             row.error = f"out {out!r} is outside the output folder {out_base}"
+        row.animator = r.get("animator") or "puppet"
+        row.animator_weights = resolve(r.get("animator_weights", ""), base) or None
+        try:
+            row.steps = int(r["steps"]) if r.get("steps") else None
+            row.guidance = float(r["guidance"]) if r.get("guidance") else None
+        except ValueError:
+            row.error = row.error or f"steps/guidance must be numbers, got {r.get('steps')!r}/{r.get('guidance')!r}"
         rows.append(row)
     if not rows:
         raise BadInput(f"manifest {p.name} has no rows")
@@ -74,11 +89,16 @@ def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
 def row_options(row: Row, size: int = 512, scene: bool = False, passes: str = ""):
     from .pipeline import DanceOptions
 
-    return DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes)
+    if row.animator == "diffusion" and "densepose" not in passes:
+        passes = ",".join(p for p in (passes, "densepose") if p)   # the diffusion animator's input
+    return DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes,
+                        animator=row.animator, animator_weights=row.animator_weights,
+                        animator_steps=row.steps, animator_guidance=row.guidance)
 
 
 # options a finished job must share with the row to be skipped (the rest do not change the video)
-RESUME_OPTIONS = ("style", "seed", "size", "scene", "passes", "generator")
+RESUME_OPTIONS = ("style", "seed", "size", "scene", "passes", "generator", "animator", "animator_weights",
+                  "animator_steps", "animator_guidance")
 
 
 def finished(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> bool:
@@ -159,9 +179,17 @@ def run_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") ->
         return dict(row=row.index, status="error", error=f"internal error: {type(e).__name__}: {e}", out=row.out)
 
 
+def row_resources(row: Row, cluster_gpus: float, gpus_per_row: float = 1.0) -> dict:
+    """Ray task options of a row: a diffusion row asks for ``gpus_per_row`` GPUs when the cluster
+    has any (so Ray puts it on a GPU worker), else it runs on a CPU like the others."""
+    if row.animator == "diffusion" and cluster_gpus > 0:
+        return {"num_cpus": 1, "num_gpus": min(float(gpus_per_row), float(cluster_gpus))}
+    return {"num_cpus": 1}
+
+
 def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Optional[PathLike] = None,
               num_cpus: int = 2, size: int = 512, scene: bool = False, passes: str = "",
-              log=print) -> list:
+              log=print, gpus_per_row: float = 1.0) -> list:
     from ..checks import check_int, check_output
 
     check_int(num_cpus, "--num-cpus", 1, 1024)
@@ -212,7 +240,11 @@ def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Option
             raise BadInput(f"{where}: Ray did not start ({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
         try:
             task = ray.remote(num_cpus=1, max_retries=0)(run_row)
-            pending = {task.remote(r, size, scene, passes): r for r in todo}
+            gpus = float(ray.cluster_resources().get("GPU", 0))
+            if gpus == 0 and any(r.animator == "diffusion" for r in todo):
+                log("warning: the Ray cluster has no GPU: diffusion rows run on CPUs (slow)")
+            pending = {task.options(**row_resources(r, gpus, gpus_per_row)).remote(r, size, scene, passes): r
+                       for r in todo}
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:

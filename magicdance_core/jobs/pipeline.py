@@ -40,6 +40,8 @@ class DanceOptions:
     travel_limit_m: float = 0.15   # pelvis stays within ~this of where the photo's person stands
     animator: str = "puppet"
     animator_weights: Optional[str] = None
+    animator_steps: Optional[int] = None       # diffusion animator: denoising steps (None: its config)
+    animator_guidance: Optional[float] = None  # diffusion animator: guidance scale (None: its config)
     scene: bool = True
     passes: str = "densepose"      # "" = none; MagicAnimate's driving pass by default
 
@@ -115,6 +117,20 @@ def check_dance_inputs(music: PathLike, photo: PathLike, out: PathLike, opt: Dan
     return music, photo, out, job
 
 
+def make_animator(opt: DanceOptions):
+    """The job's animator, with the options that belong to it (checked when the job starts)."""
+    from ..animate.base import get_animator
+
+    if opt.animator == "diffusion":
+        if "densepose" not in (opt.passes or ""):
+            raise BadInput("the diffusion animator is driven by the densepose pass: keep --passes densepose")
+        return get_animator("diffusion", weights=opt.animator_weights, steps=opt.animator_steps,
+                            guidance=opt.animator_guidance)
+    if opt.animator_steps is not None or opt.animator_guidance is not None:
+        raise BadInput("--steps and --guidance are settings of the diffusion animator (--animator diffusion)")
+    return get_animator(opt.animator)
+
+
 def motion_checkpoint_sha(generator: str) -> Optional[str]:
     """sha256 of the motion checkpoint ``generator`` dances with (None: the choreographer)."""
     from ..motion.api import DEFAULT_CHECKPOINT
@@ -142,12 +158,14 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
     """
     opt = options or DanceOptions()
     music, photo, out, job_root = check_dance_inputs(music, photo, out, opt, job_dir, motion_file)
+    animator = make_animator(opt)
+    animator.check()       # the animator's own needs (weights folder, ...) before any work
     if not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
     job = JobFolder(job_root)
     with job.locked():
         try:
-            return _run_job(job, music, photo, out, opt, progress or null_progress, log, motion_file)
+            return _run_job(job, music, photo, out, opt, animator, progress or null_progress, log, motion_file)
         except (KeyboardInterrupt, Cancelled):
             job.finish("cancelled")
             raise
@@ -156,7 +174,7 @@ def run_dance(music: PathLike, photo: PathLike, out: PathLike, options: Optional
             raise
 
 
-def _run_job(job: JobFolder, music: Path, photo: Path, out: Path, opt: DanceOptions, prog: ProgressFn,
+def _run_job(job: JobFolder, music: Path, photo: Path, out: Path, opt: DanceOptions, animator, prog: ProgressFn,
              log: Callable[[str], None], motion_file: Optional[PathLike]) -> DanceResult:
     music_sha, photo_sha = sha256_file(music), sha256_file(photo)
     inputs = dict(music=dict(path=str(music.resolve()), sha256=music_sha),
@@ -282,7 +300,7 @@ def _run_job(job: JobFolder, music: Path, photo: Path, out: Path, opt: DanceOpti
         stage("scene", dict(motion=k_motion, music=music_sha), ["scene.blend"], do_scene, optional=True)
 
     # -- passes (optional product; the diffusion animator's input) -----------------------------
-    passes_dir = None
+    passes_dir = k_passes = None
     if opt.passes:
         def do_passes(p):
             from ..passes.api import render_motion_passes
@@ -294,27 +312,29 @@ def _run_job(job: JobFolder, music: Path, photo: Path, out: Path, opt: DanceOpti
             shutil.rmtree(job.path("passes"), ignore_errors=True)
             tmp.rename(job.path("passes"))
 
-        if stage("passes", dict(motion=k_motion, photo=k_photo, size=opt.size, passes=opt.passes),
-                 ["passes"], do_passes, optional=True):
+        k_passes = stage("passes", dict(motion=k_motion, photo=k_photo, size=opt.size, passes=opt.passes),
+                         ["passes"], do_passes, optional=True)
+        if k_passes:
             passes_dir = job.path("passes")
 
     # -- animate (frames stream into the encoder, the music is muxed as it goes) ----------------
     def do_animate(p):
-        from ..animate.base import AnimateOptions, get_animator
+        from ..animate.base import AnimateOptions
         from ..animate.dancer import dancer_from_motion
         from ..video.writer import write_video
 
-        kw = {"weights": opt.animator_weights} if opt.animator == "diffusion" else {}
-        animator = get_animator(opt.animator, **kw)
-        aopt = AnimateOptions(size=int(opt.size))
+        # work_dir: where an animator may keep what resumes it (the diffusion animator's sampling state)
+        aopt = AnimateOptions(size=int(opt.size), extra=dict(seed=int(opt.seed), work_dir=str(job.root)))
         rig = animator.prepare(pa, aopt)
         dancer = dancer_from_motion(motion, pa, passes_dir=passes_dir)
         frames = animator.animate(rig, dancer, aopt, progress=lambda s, f, m="": p(s, 0.98 * f, m))
         write_video(frames, job.path("video.mp4"), fps=float(motion.fps or FPS), audio_path=music,
                     n_frames=dancer.num_frames)
 
-    k_anim = stage("animate", dict(motion=k_motion, photo=k_photo, size=opt.size, animator=opt.animator),
-                   ["video.mp4"], do_animate)
+    anim_key = dict(motion=k_motion, photo=k_photo, size=opt.size, animator=opt.animator)
+    if animator.key():  # an animator driven by the passes (diffusion) also depends on them and its settings
+        anim_key.update(passes=k_passes, seed=opt.seed, settings=animator.key())
+    k_anim = stage("animate", anim_key, ["video.mp4"], do_animate)
 
     # -- mux: the finished video to OUT (atomic) ------------------------------------------------
     def do_mux(p):
