@@ -76,10 +76,10 @@ def _finish_motion(path: str, foot_lock: bool) -> Motion:
         os.unlink(path)
     except OSError:
         pass
-    if foot_lock:
-        from magicdance_core.worker.footlock import foot_lock as fl
+    if foot_lock:   # the pipeline's own foot clean-up step once more (feet it left sliding)
+        from magicdance_core.motion.cleanup import FootFix, Pinned
 
-        m = fl(m)
+        m = FootFix()(m, Pinned.none(m.num_frames))
     return m
 
 
@@ -118,14 +118,18 @@ def regenerate_request(scene, arm, frame_start: int, frame_end: int, bones=None,
     base = takes.read_channels(act, np.arange(f0, f1 + 1))
     ref = takes.channels_to_motion(base)
     lock_mask = np.zeros((f1 - f0 + 1, 24), bool)
+    root_mask = np.zeros(f1 - f0 + 1, bool)   # locked pelvis location keys: the root position
     paths = takes.channel_paths()
     for c, keys in locks.items():
-        group = paths[c][2]
+        path, _i, group = paths[c]
         if group not in skeleton.JOINT_INDEX:
             continue   # contacts
         for f in keys:
             if f0 <= f <= f1:
-                lock_mask[int(round(f)) - f0, skeleton.JOINT_INDEX[group]] = True
+                if path.endswith(".location"):
+                    root_mask[int(round(f)) - f0] = True
+                else:
+                    lock_mask[int(round(f)) - f0, skeleton.JOINT_INDEX[group]] = True
     joint_mask = np.array([n not in bones for n in skeleton.JOINT_NAMES]) if bones else np.zeros(24, bool)
     fd, cpath = tempfile.mkstemp(suffix=".npz", prefix="constraints_", dir=_tmpdir())
     os.close(fd)
@@ -133,9 +137,11 @@ def regenerate_request(scene, arm, frame_start: int, frame_end: int, bones=None,
     with np.load(cpath) as z:
         arrays = {k: z[k] for k in z.files}
     with open(cpath, "wb") as f:
-        np.savez(f, lock_mask=lock_mask, joint_mask=joint_mask, edges=np.array([f0 > s, f1 < e]), **arrays)
+        np.savez(f, lock_mask=lock_mask, root_mask=root_mask, joint_mask=joint_mask, edges=np.array([f0 > s, f1 < e]), **arrays)
     req["constraints"] = cpath
-    plan = {"action": act.name, "f0": f0, "f1": f1, "bones": bones}
+    pelvis_kept = bool(joint_mask[skeleton.JOINT_INDEX["pelvis"]])
+    plan = {"action": act.name, "f0": f0, "f1": f1, "bones": bones,
+            "root_pinned": bool(root_mask.any() or f0 > s or pelvis_kept)}
     return req, plan
 
 
@@ -166,9 +172,12 @@ def apply_regenerate(scene, arm, result: dict, plan: dict, foot_lock: bool = Fal
     q_new[:, flip] *= -1
     q_new = quat_make_continuous(q_new, axis=0)
     newv[:, :96] = q_new.reshape(n, 96)
-    # Keep the dancer where the take has them: shift the new root horizontally.
-    newv[:, 96] += old[0, 96] - newv[0, 96]
-    newv[:, 98] += old[0, 98] - newv[0, 98]
+    # Keep the dancer where the take has them: shift the new root horizontally — unless the
+    # dance was made to pass through locked pelvis positions (or the take's own at the range
+    # start), which a shift would move away from.
+    if not plan.get("root_pinned", False):
+        newv[:, 96] += old[0, 96] - newv[0, 96]
+        newv[:, 98] += old[0, 98] - newv[0, 98]
     chan = _bone_channels(plan["bones"]) if plan["bones"] else np.ones(takes.NUM_CHANNELS, bool)
     k = min(FADE_FRAMES, n // 4)
     w = np.ones(n)

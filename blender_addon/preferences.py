@@ -1,4 +1,5 @@
-"""Add-on preferences: the worker's Python, the MagicDance source folder, the SMPL model."""
+"""Add-on preferences: the worker's Python, the MagicDance source folder, the SMPL model, the
+diffusion animator's weights (user downloads, so named once here for every .blend)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ class MAGICDANCE_AP_preferences(bpy.types.AddonPreferences):
     smpl_model_path: StringProperty(
         name="SMPL model", subtype="FILE_PATH",
         description="Optional SMPL model file (.npz/.pkl) you downloaded; empty = built-in body")
+    animator_weights_path: StringProperty(
+        name="MagicAnimate weights", subtype="DIR_PATH",
+        description="MagicAnimate's pretrained_models folder (stable-diffusion-v1-5/, sd-vae-ft-mse/, "
+                    "MagicAnimate/) for the diffusion animator of Animate Photo")
+    face_weights_path: StringProperty(
+        name="Face attention", subtype="FILE_PATH",
+        description="Optional MagicDance face-attention weights (.safetensors) for the diffusion animator")
     run_mode: EnumProperty(
         name="Run heavy work", default="AUTO",
         items=(("AUTO", "Worker (GUI)", "In a worker subprocess in the GUI, in-process in background mode"),
@@ -31,6 +39,10 @@ class MAGICDANCE_AP_preferences(bpy.types.AddonPreferences):
         col.prop(self, "source_path")
         col.prop(self, "smpl_model_path")
         col.prop(self, "run_mode")
+        box = self.layout.box()
+        box.label(text="Diffusion animator (Animate Photo)")
+        box.prop(self, "animator_weights_path")
+        box.prop(self, "face_weights_path")
         col.operator("magicdance.check_environment", icon="CHECKMARK")
 
 

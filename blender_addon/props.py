@@ -1,4 +1,5 @@
-"""Properties: per-scene generation settings, the dancer's take list index, the job status.
+"""Properties: per-scene generation settings, the dancer's take list index, the job status, and
+Apply to Character's bone mapping table (one per character armature, saved with the .blend).
 
 The job status lives on the window manager: it is neither saved nor part of
 undo, so a running or cancelled job never changes the scene.
@@ -7,8 +8,10 @@ undo, so a running or cancelled job never changes the scene.
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
+
+from .animator_settings import animator_items
 
 _FALLBACK_STYLES = ("house", "hiphop", "pop", "disco", "salsa", "waltz")
 
@@ -33,6 +36,10 @@ def _style_items(self, context):
     return items
 
 
+def _is_character(self, ob):
+    return ob.type == "ARMATURE" and not ob.get("magicdance_dancer")
+
+
 class MagicDanceSceneSettings(bpy.types.PropertyGroup):
     style: EnumProperty(name="Style", items=_style_items)
     generator: EnumProperty(
@@ -51,6 +58,25 @@ class MagicDanceSceneSettings(bpy.types.PropertyGroup):
     regen_start: IntProperty(name="Start", default=1)
     regen_end: IntProperty(name="End", default=150)
     regen_selected_bones: BoolProperty(name="Selected bones only", default=False)
+    # Animate Photo: the image animator (its weights folder is in the add-on preferences)
+    animator: EnumProperty(name="Animator", items=animator_items, default=0,
+                           description="Who draws the dance video from the photo and the passes")
+    animator_steps: IntProperty(name="Steps", default=0, min=0, max=1000,
+                                description="Diffusion animator: denoising steps (0 = the weights' default, 25)")
+    animator_guidance: FloatProperty(name="Guidance", default=0.0, min=0.0, max=50.0,
+                                     description="Diffusion animator: guidance scale (0 = the weights' default, 7.5)")
+    # Apply to Character
+    character: PointerProperty(name="Character", type=bpy.types.Object, poll=_is_character,
+                               description="The armature that gets the active take (your own rig)")
+    foot_plant: BoolProperty(name="Plant feet", default=True,
+                             description="Hold the character's feet where the take's feet are in contact")
+
+
+class MagicDanceBoneMapItem(bpy.types.PropertyGroup):
+    """One row of a character's mapping table: which bone plays this SMPL joint."""
+
+    joint: StringProperty(name="SMPL joint")
+    bone: StringProperty(name="Bone", description="The character's bone for this joint (empty: not keyed)")
 
 
 class MagicDanceJobStatus(bpy.types.PropertyGroup):
@@ -59,7 +85,7 @@ class MagicDanceJobStatus(bpy.types.PropertyGroup):
     text: StringProperty(default="")
 
 
-CLASSES = (MagicDanceSceneSettings, MagicDanceJobStatus)
+CLASSES = (MagicDanceBoneMapItem, MagicDanceSceneSettings, MagicDanceJobStatus)
 
 
 def register():
@@ -68,9 +94,13 @@ def register():
     bpy.types.Scene.magicdance = PointerProperty(type=MagicDanceSceneSettings)
     bpy.types.Object.magicdance_take_index = IntProperty(name="Take", default=0, min=0)
     bpy.types.WindowManager.magicdance_job = PointerProperty(type=MagicDanceJobStatus)
+    bpy.types.Object.magicdance_bone_map = CollectionProperty(type=MagicDanceBoneMapItem)
+    bpy.types.Object.magicdance_bone_map_index = IntProperty(name="Row", default=0, min=0)
 
 
 def unregister():
+    del bpy.types.Object.magicdance_bone_map_index
+    del bpy.types.Object.magicdance_bone_map
     del bpy.types.WindowManager.magicdance_job
     del bpy.types.Object.magicdance_take_index
     del bpy.types.Scene.magicdance

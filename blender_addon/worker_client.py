@@ -4,9 +4,10 @@ One job at a time.  A reader thread turns the worker's stdout lines into
 messages on a queue; :func:`tick` (run from ``bpy.app.timers``) drains it on
 Blender's main thread, keeps the window-manager progress properties and the
 status bar up to date, and hands the result to the waiting operator.  Cancel
-kills the process (SIGKILL), which ends it at once; nothing the worker writes
-is visible before its atomic rename, and the scene is only touched after a
-result arrives, so a cancelled job leaves no trace.
+interrupts the worker's process group (SIGINT, so the work removes its temp files),
+then kills it (SIGKILL) after half a second; nothing the worker writes is visible
+before its atomic rename, and the scene is only touched after a result arrives, so
+a cancelled job leaves no trace.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,9 +42,13 @@ class WorkerJob:
             raise FileNotFoundError(f"worker Python not found: {python or '(not set)'} "
                                     "(set it in the add-on preferences)")
         self._stderr = tempfile.TemporaryFile()
+        out = request.get("out")
+        self._out_existed = bool(out) and os.path.exists(out)   # cancel must not delete an older result
+        # its own process group: cancel reaches whatever the worker started (a Blender child, ...)
         self.proc = subprocess.Popen(
             [python, "-m", "magicdance_core.cli", "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._stderr, env=env, cwd=source_dir or None, text=True, bufsize=1)
+            stderr=self._stderr, env=env, cwd=source_dir or None, text=True, bufsize=1,
+            start_new_session=os.name == "posix")
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.close()   # one request per worker: it exits when done
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -87,17 +93,35 @@ class WorkerJob:
                 self.error = f"the worker stopped (exit {self.proc.returncode}) {tail[0]}".strip()
         return self.done
 
-    def cancel(self, timeout: float = 1.0) -> bool:
-        """End the worker now; True when it is gone within ``timeout`` seconds."""
+    def _signal(self, sig) -> None:
+        try:
+            if os.name == "posix":
+                os.killpg(self.proc.pid, sig)
+            else:
+                self.proc.send_signal(sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def cancel(self, timeout: float = 1.0, grace: float = 0.5) -> bool:
+        """End the worker now; True when it is gone within ``timeout`` seconds.
+
+        First SIGINT (the work unwinds: temp files removed, the job folder marked "cancelled"),
+        SIGKILL after ``grace`` seconds if it is still there."""
         self.cancelled = True
         if self.proc.poll() is None:
-            self.proc.kill()
+            self._signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc.poll() is None or os.name == "posix":
+            self._signal(signal.SIGKILL)   # the worker, and anything of its group still running
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return False
         out = self.request.get("out")
-        if out and os.path.exists(out):   # a finished-but-unread result: not wanted any more
+        if out and os.path.exists(out) and not self._out_existed:   # a finished-but-unread result
             try:
                 os.unlink(out)
             except OSError:
@@ -106,7 +130,7 @@ class WorkerJob:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            self._signal(signal.SIGKILL)
             self.proc.wait(timeout=2)
         self._stderr.close()
 

@@ -152,8 +152,10 @@ def check_output(path: Optional[PathLike], flag: str, *, inputs: Optional[Inputs
                     raise BadInput(f"{flag} {p} would overwrite the input {fl} ({inp})")
         check_writable_dir(p, flag)
         return p
-    if p.is_dir() or str(path).endswith(("/", os.sep)):
+    if p.is_dir():
         raise BadInput(f"{flag} must name a file, but {p} is a folder")
+    if str(path).endswith(("/", os.sep)):
+        raise BadInput(f"{flag} must name a file, but {path} names a folder")
     if suffixes and p.suffix.lower() not in tuple(s.lower() for s in suffixes):
         raise BadInput(f"{flag} must be a {' or '.join(suffixes)} file, got {p.name}")
     for fl, inp in _pairs(inputs):
@@ -171,3 +173,48 @@ def check_distinct(outputs: Inputs) -> None:
             if _same(p, p2):
                 raise BadInput(f"{fl2} and {fl} name the same file {p}")
         seen.append((fl, p))
+
+
+def check_song(path: Optional[PathLike], flag: str, *, analysis_ok: bool = False) -> Path:
+    """A song that opens and lasts as long as the tools support, from its header alone (no decoding).
+
+    ``analysis_ok``: a ``music.json`` from ``magicdance analyze`` is accepted as well (read later).
+    Every refusal names ``flag``, before the song is analysed or a model is loaded.
+    """
+    p = check_input_file(path, flag, "song")
+    if analysis_ok and p.suffix.lower() == ".json":
+        return p
+    from .audio.decode import MAX_DURATION_S, MIN_DURATION_S, _fmt_s, load_audio, probe_duration
+
+    try:
+        dur = probe_duration(p)
+        if dur is not None and dur < MIN_DURATION_S:
+            # Headers under-state some files (an Ogg without a final granule position): decode to be
+            # sure. Cheap either way: the song is short, or the header was wrong and we find out.
+            load_audio(p)
+    except BadInput as e:
+        raise BadInput(f"{flag}: {e}") from None
+    if dur is not None and dur > MAX_DURATION_S + 1.0:   # (the decoder's words, as when it decodes)
+        raise BadInput(f"{flag}: too long: {_fmt_s(dur)}, at most {_fmt_s(MAX_DURATION_S)} ({p.name})")
+    return p
+
+
+def photo_error(e: BadInput, flag: str) -> BadInput:
+    """The photo module's message (which calls the photo PHOTO, the photo command's argument)
+    with the caller's flag in its place: ``no person found in --photo me.png``."""
+    msg = str(e)
+    if msg.startswith("-"):  # already names its flag (--landmarks)
+        return BadInput(msg)
+    return BadInput(msg.replace("PHOTO", flag) if "PHOTO" in msg else f"{flag}: {msg}")
+
+
+def check_photo(path: Optional[PathLike], flag: str):
+    """A photo that exists and decodes (cheap); returns the loaded photo. The person in it is
+    looked for later, by the photo stage."""
+    check_input_file(path, flag, "photo")
+    from .photo.load import load_photo
+
+    try:
+        return load_photo(path)
+    except BadInput as e:
+        raise photo_error(e, flag) from None

@@ -6,7 +6,7 @@ start-up: a module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 so that ``magicdance --help`` stays instant.
 
 A :class:`~magicdance_core.errors.MagicDanceError` becomes one line
-``error: ...`` and exit code 2; Ctrl-C becomes ``error: cancelled`` (exit 130).
+``error: ...`` and exit code 2; Ctrl-C becomes ``error: cancelled`` (exit 130), SIGTERM too (exit 143).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 import warnings
 from typing import Optional, Sequence
 
@@ -63,20 +65,45 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     progress = null_progress if args.quiet else TerminalBars()
     if not os.environ.get("MAGICDANCE_DEBUG"):
         warnings.filterwarnings("ignore")  # library chatter is not for the user
+    terminated = []
+    previous = _on_sigterm(terminated)
     try:
         return int(args._run(args, progress) or 0)
-    except Cancelled:
+    except (Cancelled, KeyboardInterrupt):
         print("error: cancelled", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("error: cancelled", file=sys.stderr)
-        return 130
+        return 143 if terminated else 130
     except MagicDanceError as e:
         if os.environ.get("MAGICDANCE_DEBUG"):
             raise
         msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
+        details = getattr(e, "details", None)  # several problems (a landmarks file): one line each
+        if details:
+            msg = getattr(e, "headline", msg)
         print(f"error: {msg}", file=sys.stderr)
+        for d in details or ():
+            print(f"  - {d}", file=sys.stderr)
         return e.exit_code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm(flag: list):
+    """SIGTERM (``kill``, ``timeout``, a service manager) cancels like Ctrl-C: the job is marked
+    cancelled and its temp files removed, instead of dying with job.json saying "running".
+    Returns the handler it replaced (None when it left SIGTERM alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:  # someone (a parent, a test runner) chose another handler
+        return None
+
+    def cancel(signum, frame):
+        flag.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, cancel)
+    return previous
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ too when present; each module exposes ``register()``/``unregister()`` or ``CLASS
 import importlib
 
 _MINE = ("common", "music_ops", "dancer_ops", "generate_ops", "take_ops", "export_ops")
-_OTHERS = ("render_passes", "animate_photo")
+_OTHERS = ("render_passes", "animate_photo", "photo_joints", "retarget_ops")
 
 
 def _modules():

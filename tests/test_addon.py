@@ -570,3 +570,50 @@ def test_generator_setting_chooses_who_dances(fresh, song):
     m_flat = _reference_motion(fresh, song, seed=5, beat_pulse=0.0)
     assert np.abs(takes.motion_channels(m_flat)[:, 0] - takes.motion_channels(m_model)[:, 0]).max() > 1e-3
     np.testing.assert_allclose(first_channel(), takes.motion_channels(m_flat)[:, 0], atol=1e-6)
+
+
+@pytest.mark.parametrize("generator", ["MODEL", "CHOREO"])
+def test_regenerated_dance_passes_through_locked_pelvis_and_bones(fresh, song, generator):
+    """Issue 16's edit: the pelvis moved 0.3 m at two frames and three bones rotated, then the
+    frames around them regenerated. The new take keeps every locked value, and the dancer does
+    not teleport into them: at and beside each locked frame no pelvis or joint step is larger
+    than the take's own 99th-percentile step (before: 0.4-0.6 m jumps into the keys)."""
+    sc, arm = _scene_with_take(fresh, song, seed=1)
+    sc.magicdance.generator = generator
+    takes = _mod(fresh, "takes")
+    old = takes.active_take(arm)
+    s = sc.frame_start
+    frames = np.arange(s, sc.frame_end + 1)
+    before = takes.channels_to_motion(takes.read_channels(old, frames))
+    pelvis = arm.pose.bones["pelvis"]
+    locked = []
+    for f in (s + 60, s + 120):
+        sc.frame_set(f)
+        pelvis.location = (pelvis.location[0] + 0.3, pelvis.location[1], pelvis.location[2])
+        pelvis.keyframe_insert("location", frame=f)
+        locked.append(f)
+    for name, f in (("left_elbow", s + 60), ("right_knee", s + 90), ("spine2", s + 120)):
+        sc.frame_set(f)
+        pb = arm.pose.bones[name]
+        q = pb.rotation_quaternion.copy()
+        pb.rotation_quaternion = (q[0] * 0.9 - 0.3 * q[1], q[1] * 0.9 + 0.3 * q[0], q[2], q[3])
+        pb.rotation_quaternion.normalize()
+        pb.keyframe_insert("rotation_quaternion", frame=f)
+        locked.append(f)
+    edited = takes.read_channels(old, frames)
+    assert bpy.ops.magicdance.regenerate(frame_start=s + 30, frame_end=s + 150, seed=2) == {"FINISHED"}
+    new = takes.read_channels(takes.active_take(arm), frames)
+    lock = takes.locked_keys(old)   # every locked value comes back exactly
+    for c, keys in lock.items():
+        for f in keys:
+            assert new[int(f) - s, c] == np.float32(edited[int(f) - s, c])
+    # The take's own 99th-percentile step, of the pelvis and of the fastest joint in a frame; the
+    # regenerated take's steps at and beside every locked frame stay within them.
+    j_before, j_new = before.joints, takes.channels_to_motion(new).joints
+    own = np.linalg.norm(np.diff(j_before, axis=0), axis=-1)
+    step = np.linalg.norm(np.diff(j_new, axis=0), axis=-1)
+    near = sorted({k for f in locked for k in range(f - s - 2, f - s + 2)})
+    for what, o, n in (("pelvis", own[:, 0], step[near, 0]), ("fastest joint", own.max(1), step[near].max(1))):
+        p99 = np.percentile(o, 99)
+        k = int(np.argmax(n))
+        assert n[k] <= p99, f"{what} step {n[k]:.3f} m at frame {near[k] + s} > the take's 99th percentile {p99:.3f} m"

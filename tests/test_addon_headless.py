@@ -18,7 +18,7 @@ def test_script_bad_input_is_one_line(tmp_path):
     out = tmp_path / "x.blend"
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "headless_scene.py"), "--", str(tmp_path / "no.ogg"),
                         str(out)], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert r.returncode == 2 and r.stderr.strip().startswith("error: music file not found")
+    assert r.returncode == 2 and r.stderr.strip().startswith("error: SONG: song not found")
     assert "Traceback" not in r.stderr and not out.exists()
 
 

@@ -110,6 +110,22 @@ def test_variants_load_to_the_same_weights(release, pipe, tmp_path, monkeypatch)
     assert len(list(W.cache_dir().glob("*.safetensors"))) >= 3
 
 
+def test_unet_prefixed_ckpt_and_fp16_file_names_load(release, pipe, tmp_path):
+    """Two more spellings real folders have: motion-module keys saved with a ``unet.`` prefix (a
+    training run's checkpoint) and diffusers' ``.fp16`` weight file names."""
+    alt = tmp_path / "pretrained_models"
+    shutil.copytree(release, alt)
+    ck = alt / TEMPORAL_CKPT
+    torch.save({"unet." + k: v for k, v in torch.load(ck, weights_only=True).items()}, ck)
+    cn = alt / "MagicAnimate/densepose_controlnet"
+    (cn / "diffusion_pytorch_model.safetensors").rename(cn / "diffusion_pytorch_model.fp16.safetensors")
+    assert find_release(alt).controlnet.weights.name == "diffusion_pytorch_model.fp16.safetensors"
+    other = MagicAnimatePipeline.from_release(alt, use_cache=False)
+    for name in ("temporal", "controlnet"):
+        a, b = getattr(pipe, name).state_dict(), getattr(other, name).state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+
+
 def test_malicious_ckpt_is_refused_and_runs_nothing(release, tmp_path):
     marker = tmp_path / "pwned"
 
@@ -280,7 +296,7 @@ def test_dance_cli_with_the_diffusion_animator(cli_run, song):
     frames, audio_s = _video(out)
     seconds = soundfile.info(str(song)).duration
     assert len(frames) == round(seconds * 30) and abs(audio_s - seconds) < 0.05
-    assert frames.shape[1:] == (128, 128, 3)          # the pass's frame size, mapped back from 64²
+    assert frames.shape[1:] == (128, 76, 3)           # the pass's frame (the photo's 384x640 aspect, long side 128), mapped back from 64²
     assert frames.std() > 10 and np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1
     job = json.loads((out.parent / "dance.job" / "job.json").read_text())
     assert job["stages"]["animate"]["status"] == "done"
@@ -297,7 +313,9 @@ def test_cli_bad_weights_fail_before_any_work(cli, song, tmp_path):
 
 
 @pytest.mark.slow
-def test_cancelled_sampling_resumes_to_the_same_video(cli_run, release, song, tmp_path):
+def test_cancelled_sampling_resumes_to_the_same_video(cli_run, release, song, tmp_path, request):
+    import torch
+
     from magicdance_core.jobs.pipeline import DanceOptions, run_dance
 
     r, out = cli_run
@@ -308,6 +326,12 @@ def test_cancelled_sampling_resumes_to_the_same_video(cli_run, release, song, tm
     opt = DanceOptions(size=128, scene=False, generator="choreo", seed=4, animator="diffusion",
                        animator_weights=str(release), animator_steps=2)
     seen = []
+    # The reference video came from the CLI under OMP_NUM_THREADS=1; torch's CPU reductions sum in
+    # another order with another thread count, so the resumed run must use one thread too to be
+    # comparable bit for bit.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    request.addfinalizer(lambda: torch.set_num_threads(threads))
 
     def cancel_in_step_2(stage, fraction, message=""):
         seen.append(message)
@@ -326,7 +350,9 @@ def test_cancelled_sampling_resumes_to_the_same_video(cli_run, release, song, tm
     assert set(res.skipped) >= {"analyze", "photo", "motion", "passes"} and "animate" in res.ran
     assert not any(m.startswith("step 1/2") for m in seen)          # resumed at step 2
     assert not (job / "animate_state.safetensors").exists()
-    assert np.array_equal(_video(tmp_path / "v.mp4")[0], _video(out)[0])   # as if never interrupted
+    resumed, whole = _video(tmp_path / "v.mp4")[0], _video(out)[0]
+    diff = np.abs(resumed.astype(int) - whole.astype(int))
+    assert diff.max() == 0, f"resumed video differs: max {diff.max()}, {np.mean(diff > 0):.4f} of values"  # as if never interrupted
 
 
 def test_batch_rows_choose_the_animator_and_get_gpus(tmp_path, release):
@@ -339,7 +365,7 @@ def test_batch_rows_choose_the_animator_and_get_gpus(tmp_path, release):
         "s.wav,p.png,c.mp4,diffusion,w,ten,\n")
     a, b, c = read_manifest(tmp_path / "m.csv")
     assert (a.animator, a.animator_weights, a.steps, a.guidance) == ("diffusion", str(release), 10, 5.0)
-    assert b.animator == "puppet" and b.error is None and c.error and "steps" in c.error
+    assert b.animator == "surface" and b.error is None and c.error and "steps" in c.error
     assert row_resources(a, cluster_gpus=8) == {"num_cpus": 1, "num_gpus": 1.0}
     assert row_resources(a, cluster_gpus=8, gpus_per_row=0.5)["num_gpus"] == 0.5
     assert row_resources(b, cluster_gpus=8) == {"num_cpus": 1}

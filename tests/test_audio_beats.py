@@ -88,3 +88,17 @@ def test_chunked_edge_features_equal_librosa(monkeypatch):
     monkeypatch.setattr(analysis, "CENS_CHUNK_S", 3.0)
     whole = librosa.feature.chroma_cens(y=y15, sr=analysis.EDGE_SR, hop_length=512, n_chroma=12, tuning=0.0)
     assert np.allclose(analysis._chroma_cens(y15, tuning=0.0), whole, atol=1e-5)
+
+
+def test_beat_tracker_kernels_are_cached_for_the_next_process(tmp_path):
+    """librosa compiles one beat-tracker kernel with caching off: seconds of LLVM in every fresh
+    process. Imported through jit_cache, it lands in numba's cache like the others."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    code = "from magicdance_core.audio.jit_cache import librosa_beat; librosa_beat()"
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=str(Path(__file__).resolve().parents[1]))
+    assert list(tmp_path.rglob("*__beat_local_score*.nbi")), sorted(p.name for p in tmp_path.rglob("*.nbi"))

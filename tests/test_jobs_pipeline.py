@@ -49,7 +49,7 @@ def test_cancel_in_animate_then_resume(tmp_path):
     seen = []
     res = run_dance(song, EX / "fireman.png", out, opt, progress=lambda s, f, m="": seen.append((s, m)))
     assert out.exists()
-    assert set(res.skipped) == {"analyze", "photo", "motion"} and "animate" in res.ran
+    assert set(res.skipped) == {"analyze", "photo", "fit", "motion"} and "animate" in res.ran
 
 
 def test_travel_limit_keeps_the_dancer_near_the_photo_position():

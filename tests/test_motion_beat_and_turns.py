@@ -1,6 +1,5 @@
 """Beat clock music features (and fine-tuning a checkpoint onto them), the pelvis turn limit."""
 
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -13,6 +12,7 @@ from magicdance_core.body.rotations import axis_angle_to_quat
 from magicdance_core.errors import BadInput
 from magicdance_core.motion.api import DEFAULT_CHECKPOINT, generate_dance, load_model
 from magicdance_core.motion.model import DenoiserConfig
+from magicdance_core.motion.sampling import save_sampling, sampling_path
 from magicdance_core.motion.music_input import BEAT_COLUMN, add_beat_clock, beat_clock
 from magicdance_core.motion.sampler import split_windows
 from magicdance_core.motion.train import TrainConfig, TrainSettings, train
@@ -176,28 +176,29 @@ def test_shipped_checkpoint_limits_pelvis_turns(tmp_path):
     assert max_turn_deg(m.poses) <= lm.cfg.max_root_turn + 1e-3
 
 
-def test_set_sampling_changes_only_sampling_fields(tiny, tmp_path):
+def test_sampling_file_beside_the_weights_sets_the_defaults(tiny, tmp_path):
+    """Sampling settings live in X.sampling.json: editing it changes the dance, never the weights,
+    and a bad value is one line naming the file and the setting."""
+    from magicdance_core.motion.pipeline import DancePipeline
+    from magicdance_core.motion.sampling import save_sampling, sampling_path
+
     ck = tmp_path / "m.safetensors"
     ck.write_bytes(tiny.ckpt.read_bytes())
-    script = str(ROOT / "scripts" / "set_sampling.py")
-    r = subprocess.run([sys.executable, script, str(ck), "max_root_turn=18", "smooth=0.5"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    after = load_model(ck)
-    assert after.cfg.max_root_turn == 18 and after.cfg.smooth == 0.5
-    before = load_model(tiny.ckpt)
-    for (k, v), w in zip(before.model.state_dict().items(), after.model.state_dict().values()):
-        assert torch.equal(v, w), k
-    r = subprocess.run([sys.executable, script, str(ck), "latent_dim=12"], capture_output=True, text=True)
-    assert r.returncode == 2 and "settable" in r.stderr and "Traceback" not in r.stderr
-    before_bytes = ck.read_bytes()
-    for bad in ("beat_pulse=2", "choreo_guide=nan", "beat_sync=inf", "max_root_turn=-5"):
-        r = subprocess.run([sys.executable, script, str(ck), bad], capture_output=True, text=True)
-        assert r.returncode == 2 and "must be between" in r.stderr and "Traceback" not in r.stderr, bad
-    assert ck.read_bytes() == before_bytes                      # refused: the checkpoint is untouched
-    (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
-    for path in (tmp_path / "missing.safetensors", tmp_path / "junk.safetensors"):
-        r = subprocess.run([sys.executable, script, str(path), "smooth=1"], capture_output=True, text=True)
-        assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+    weights = ck.read_bytes()
+    song = _song(150)
+    before = DancePipeline.from_pretrained(ck)(song, seed=1, cleanup="raw")
+    save_sampling(sampling_path(ck), {"steps": 2, "smooth": 0.0, "eta": 0.0})
+    pipe = DancePipeline.from_pretrained(ck)
+    assert pipe.sampling["steps"] == 2 and pipe.sampling["eta"] == 0.0
+    after = pipe(song, seed=1, cleanup="raw")
+    assert after.meta["steps"] == 2 and after.meta["smooth"] == 0.0 and after.meta["eta"] == 0.0
+    assert np.abs(after.poses - before.poses).max() > 1e-3
+    assert ck.read_bytes() == weights
+    per_call = pipe(song, seed=1, cleanup="raw", steps=3)        # a call argument wins over the file
+    assert per_call.meta["steps"] == 3
+    sampling_path(ck).write_text('{"format": "magicdance-sampling-1", "settings": {"eta": 7}}')
+    with pytest.raises(BadInput, match=r"m.sampling.json: eta must be between 0 and 1, got 7"):
+        DancePipeline.from_pretrained(ck)
 
 
 # ---------------------------------------------------------------- beat sync
@@ -252,8 +253,7 @@ def test_beat_sync_keeps_pinned_frames_and_can_be_off():
 def test_generate_dance_beat_sync_switch(tiny, tmp_path):
     ck = tmp_path / "m.safetensors"
     ck.write_bytes(tiny.ckpt.read_bytes())
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "set_sampling.py"), str(ck), "beat_sync=1"], check=True,
-                   capture_output=True)
+    save_sampling(sampling_path(ck), {"beat_sync": 1.0})
     song = _song(300)
     song.beats_s = np.arange(0, 10, 0.5)
     on = generate_dance(song, seed=1, steps=3, checkpoint=ck)
@@ -354,8 +354,7 @@ def test_beat_sync_with_repeated_or_too_few_beats(tiny, tmp_path):
     assert np.isfinite(p2).all() and np.abs(p2 - poses).max() > 1e-2              # doubled beats still sync
     ck = tmp_path / "m.safetensors"
     ck.write_bytes(tiny.ckpt.read_bytes())
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "set_sampling.py"), str(ck), "beat_sync=1"], check=True,
-                   capture_output=True)
+    save_sampling(sampling_path(ck), {"beat_sync": 1.0})
     song = _song(120)
     song.beats_s = np.array([1.0])
     assert generate_dance(song, seed=0, steps=2, checkpoint=ck).meta["beat_sync"] == 0.0   # nothing synced
@@ -364,7 +363,7 @@ def test_beat_sync_with_repeated_or_too_few_beats(tiny, tmp_path):
 def test_beat_pulse_out_of_range_is_a_clear_error(tiny):
     song = _song(90)
     song.beats_s = np.arange(0, 3, 0.5)
-    with pytest.raises(BadInput, match="beat_pulse"):
+    with pytest.raises(BadInput, match="beat.pulse"):
         generate_dance(song, seed=0, steps=2, checkpoint=tiny.ckpt, beat_pulse=1.5)
 
 
@@ -387,5 +386,5 @@ def test_style_guide_starts_from_the_choreographers_dance(tmp_path):
     d_alone = np.linalg.norm(rel(alone.joints) - rel(choreo), axis=-1).mean()
     assert d_guided < 0.7 * d_alone, (d_guided, d_alone)
     assert np.abs(guided.joints - choreo).max() > 1e-3          # redrawn, not copied
-    with pytest.raises(BadInput, match="choreo_guide"):
+    with pytest.raises(BadInput, match="choreo.guide"):
         gen(song, seed=3, style="ballet", choreo_guide=1.5)

@@ -217,6 +217,41 @@ def test_dance_options_checked_before_the_song_is_analysed(tmp_path, song, flag,
     assert not (tmp_path / "d.job").exists()
 
 
+@pytest.mark.parametrize("flag,value", [("--eta", "-3"), ("--eta", "nan"), ("--steps", "0"), ("--guidance", "nan"),
+                                        ("--guidance", "inf"), ("--choreo-guide", "2")])
+def test_motion_sampling_options_checked_before_the_song_is_analysed(tmp_path, song, monkeypatch, flag, value):
+    from magicdance_core.motion.pipeline import DancePipeline
+
+    def no_work(*a, **k):
+        raise AssertionError("the dance was generated before the options were checked")
+
+    monkeypatch.setattr(DancePipeline, "__call__", no_work)
+    rc, lines = cli_main("motion", song, "-o", tmp_path / "m.npz", flag, value)
+    assert_one_line(rc, lines, flag)
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("flag,value", [("--steps", "0"), ("--steps", "100000"), ("--guidance", "nan"),
+                                        ("--guidance", "-1")])
+def test_dance_diffusion_options_named_by_their_flag(tmp_path, song, flag, value):
+    # the flag is named even before the weights folder is looked at (none is given here)
+    rc, lines = cli_main("dance", "--music", song, "--photo", EX / "mannequin.png", "-o", tmp_path / "d.mp4",
+                         "--animator", "diffusion", f"{flag}={value}")
+    assert_one_line(rc, lines, flag)
+    assert not (tmp_path / "d.job").exists()
+
+
+def test_other_commands_name_the_flag_of_a_bad_file_or_choice(tmp_path, song):
+    x = _motion(tmp_path / "x.npz")
+    rc, lines = cli_main("preview", x, "-o", tmp_path / "p.mp4", "--music", x)   # a motion given as the song
+    assert_one_line(rc, lines, "--music")
+    rc, lines = cli_main("passes", x, "-o", tmp_path / "pp", "--photo", song)    # a song given as the photo
+    assert_one_line(rc, lines, "--photo")
+    rc, lines = cli_main("choreo", song, "-o", tmp_path / "c.npz", "--style", "polka")
+    assert_one_line(rc, lines, "--style", "house")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npz"]
+
+
 def test_dance_checks_the_photo_before_the_music(tmp_path, song):
     bad = tmp_path / "p.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
@@ -277,6 +312,7 @@ def test_worker_answers_malformed_requests_with_bad_request(tmp_path):
             {"op": "passes", "motion": str(x), "out": str(tmp_path / "p"), "size": "big"},
             {"op": "passes", "motion": str(x), "out": str(tmp_path / "p"), "fps": 1e-6},
             {"op": "passes", "motion": str(x), "out": str(tmp_path / "p"), "video": "yes"},
+            {"op": "passes", "motion": str(x), "out": str(tmp_path / "p"), "passes": [1, 2]},
             {"op": "analyze", "music": None, "out": str(tmp_path / "a.json")},
             {"op": None}, {"op": ["generate"]}]
     out = io.StringIO()
@@ -286,7 +322,146 @@ def test_worker_answers_malformed_requests_with_bad_request(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npz"]
 
 
+def _junk(path: Path, data: bytes = b"RIFF....WAVEjunk" * 10) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_songs_are_checked_by_their_flag_before_any_model_or_analysis(tmp_path, song, monkeypatch):
+    import numpy as np
+    import soundfile
+
+    from magicdance_core import blender_process
+    from magicdance_core.audio import analysis
+    from magicdance_core.motion.pipeline import DancePipeline
+
+    def no_work(*a, **k):
+        raise AssertionError("heavy work started before the song was checked")
+
+    monkeypatch.setattr(DancePipeline, "from_pretrained", no_work)
+    monkeypatch.setattr(analysis, "analyze_samples", no_work)
+    monkeypatch.setattr(analysis, "analyze_music", no_work)
+    monkeypatch.setattr(blender_process, "run_action", no_work)
+    bad = _junk(tmp_path / "n.wav")
+    short = tmp_path / "t.wav"
+    soundfile.write(short, np.zeros(2205, "float32"), 22050)   # 0.1 s
+    x = _motion(tmp_path / "x.npz")
+    for s_ in (bad, short):
+        for args, flag in [(("motion", s_, "-o", tmp_path / "m.npz"), "SONG"),
+                           (("choreo", s_, "-o", tmp_path / "c.npz"), "SONG"),
+                           (("analyze", s_, "--json", tmp_path / "a.json"), "SONG"),
+                           (("scene", s_, "-o", tmp_path / "s.blend"), "SONG"),
+                           (("eval", x, "--music", s_), "--music"),
+                           (("preview", x, "--music", s_, "-o", tmp_path / "p.mp4"), "--music")]:
+            rc, lines = cli_main(*args)
+            assert_one_line(rc, lines, f"error: {flag}: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.wav", "t.wav", "x.npz"]
+
+
+def test_files_given_to_flags_are_named_by_their_flag(tmp_path, song, monkeypatch):
+    from magicdance_core import blender_process
+
+    def no_blender(*a, **k):
+        raise AssertionError("Blender started before the photo was checked")
+
+    monkeypatch.setattr(blender_process, "run_action", no_blender)
+    x = _motion(tmp_path / "x.npz")
+    png = _junk(tmp_path / "n.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    cases = [
+        (("scene", song, "-o", tmp_path / "s.blend", "--photo", png), "--photo"),
+        (("motion", song, "-o", tmp_path / "m.npz", "--constraints", _junk(tmp_path / "c.json", b"{no")), "--constraints"),
+        (("motion", song, "-o", tmp_path / "m.npz", "--checkpoint", _junk(tmp_path / "c.safetensors", b"x" * 64)),
+         "--checkpoint"),
+        (("passes", x, "-o", tmp_path / "pp", "--landmarks", _junk(tmp_path / "l.json", b"{}")), "--landmarks"),
+        (("convert", x, tmp_path / "x.txt"), "OUT"),
+        (("dance", "--music", song, "--photo", EX / "mannequin.png", "-o", tmp_path / "d.mp4", "--animator",
+          "diffusion", "--animator-weights", tmp_path), "--animator-weights"),
+        (("dance", "--music", song, "--photo", EX / "mannequin.png", "-o", f"{tmp_path}/new/"), "names a folder"),
+    ]
+    for args, flag in cases:
+        rc, lines = cli_main(*args)
+        assert_one_line(rc, lines, flag)
+    assert not list(tmp_path.glob("*.blend")) and not (tmp_path / "pp").exists() and not (tmp_path / "new").exists()
+
+
+def test_a_photo_with_nobody_is_refused_before_the_song_is_analysed(tmp_path, song):
+    import numpy as np
+    from PIL import Image
+
+    from magicdance_core.jobs.pipeline import DanceOptions, run_dance
+
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (300, 200, 3), dtype=np.uint8)).save(noise)
+    seen = []
+    with pytest.raises(BadInput, match="no person found in --photo noise.png"):
+        run_dance(song, noise, tmp_path / "d.mp4", DanceOptions(size=128, scene=False, generator="choreo"),
+                  progress=lambda stage, f, m="": seen.append(stage))
+    assert "photo" in seen and "analyze" not in seen   # the minute the song takes was not spent
+    assert not (tmp_path / "d.job" / "music.json").exists()
+
+
+def test_a_job_folder_never_replaces_an_input(tmp_path, song):
+    from magicdance_core.jobs.pipeline import DanceOptions, check_dance_inputs
+
+    job = tmp_path / "d.job"
+    (job / "photo").mkdir(parents=True)
+    me = job / "photo" / "me.png"
+    me.write_bytes((EX / "mannequin.png").read_bytes())
+    with pytest.raises(BadInput, match="--job .* replaces its photo/ folder, which holds the input --photo"):
+        check_dance_inputs(song, me, tmp_path / "d.mp4", DanceOptions())
+    lm = job / "music.json"   # a landmarks file where the job writes its music analysis
+    lm.write_text("{}")
+    with pytest.raises(BadInput, match="would overwrite the input --landmarks"):
+        check_dance_inputs(song, EX / "mannequin.png", tmp_path / "d.mp4", DanceOptions(landmarks=str(lm)))
+    assert me.exists() and lm.read_text() == "{}"
+
+
+def test_sigterm_cancels_a_dance_like_ctrl_c(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    song = _song(tmp_path / "s.wav", seconds=3.0)
+    job = tmp_path / "d.job"
+    p = subprocess.Popen([sys.executable, "-m", "magicdance_core.cli", "-q", "dance", "--music", str(song), "--photo",
+                          str(EX / "mannequin.png"), "-o", str(tmp_path / "d.mp4"), "--size", "128", "--no-scene",
+                          "--generator", "choreo"], stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        t0 = time.monotonic()
+        while not (job / "job.lock").exists() and time.monotonic() - t0 < 120 and p.poll() is None:
+            time.sleep(0.05)
+        time.sleep(1.0)   # inside a stage
+        assert p.poll() is None, "the dance ended before it could be stopped"
+        p.send_signal(signal.SIGTERM)   # kill PID, timeout(1), a service manager
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 143 and err.strip().splitlines() == ["error: cancelled"], (p.returncode, err[-2000:])
+    d = json.loads((job / "job.json").read_text())
+    assert d["status"] == "cancelled" and "cancelled" in {v["status"] for v in d["stages"].values()}
+    assert not (job / "job.lock").exists() and _temps(tmp_path) == [] and not (tmp_path / "d.mp4").exists()
+
+
 # -- batch ------------------------------------------------------------------------------------------
+def test_a_batch_row_never_writes_over_another_rows_input(tmp_path, song):
+    from magicdance_core.jobs.batch import check_rows, read_manifest
+
+    a = tmp_path / "a.mp4"           # a song in an .mp4 name: row 1's music, row 2's video
+    a.write_bytes(song.read_bytes())
+    m = tmp_path / "m.csv"
+    m.write_text(f"music,photo,out\na.mp4,{EX / 'mannequin.png'},x.mp4\n{song},{EX / 'mannequin.png'},a.mp4\n"
+                 f"{song},{EX / 'mannequin.png'},y.mp4\n")
+    rows = read_manifest(m, tmp_path)
+    check_rows(rows, m, size=128)
+    assert rows[0].error is None and rows[2].error is None
+    assert rows[1].error and "is also the input music of row 1" in rows[1].error
+    assert a.read_bytes() == song.read_bytes()
+
+
+
 def test_batch_bad_cpus_and_unreachable_address_answer_at_once(tmp_path, song):
     import subprocess
     import sys
@@ -301,6 +476,32 @@ def test_batch_bad_cpus_and_unreachable_address_answer_at_once(tmp_path, song):
     lines = r.stderr.strip().splitlines()
     assert_one_line(r.returncode, lines, "--address 127.0.0.1:1")
     assert not list(tmp_path.glob("*.mp4"))
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "1.5"])
+def test_batch_gpus_per_row_checked_before_ray_starts(tmp_path, song, value):
+    m = tmp_path / "m.csv"
+    m.write_text(f"music,photo\n{song},{EX / 'mannequin.png'}\n")
+    rc, lines = cli_main("batch", m, f"--gpus-per-row={value}")
+    assert_one_line(rc, lines, "--gpus-per-row")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv"]
+
+
+def test_batch_diffusion_rows_checked_before_ray_starts(tmp_path, song):
+    from magicdance_core.jobs.batch import check_row, read_manifest
+
+    (tmp_path / "m.csv").write_text("music,photo,animator,animator_weights,steps,guidance\n"
+                                    f"{song},{EX / 'mannequin.png'},diffusion,{tmp_path / 'none'},,\n"
+                                    f"{song},{EX / 'mannequin.png'},diffusion,{tmp_path},0,\n"
+                                    f"{song},{EX / 'mannequin.png'},puppet,,,7.5\n"
+                                    f"{song},{EX / 'mannequin.png'},,,,\n")
+    rows = read_manifest(tmp_path / "m.csv", tmp_path / "out")
+    for r in rows:
+        check_row(r)
+    assert "weights folder not found" in rows[0].error
+    assert "--steps" in rows[1].error
+    assert "--guidance" in rows[2].error and "diffusion animator" in rows[2].error
+    assert rows[3].error is None
 
 
 def test_batch_rows_stay_inside_out_and_resume_honours_size_scene_passes(tmp_path):
@@ -493,3 +694,56 @@ def test_every_option_has_help_and_names_real_commands():
             style = next(a for a in sub._actions if "--style" in a.option_strings)
             assert all(s in style.help for s in STYLES), (name, style.help)
     assert missing == []
+
+
+# -- a fresh clone: the README's commands, nothing outside the repository ---------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_test_command_is_what_ci_runs():
+    import re
+
+    block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1).splitlines()
+    ci = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln and not ln.startswith(("#", "set ", "cd "))]
+    assert ci == [block[1]] == ["bash scripts/setup.sh && .venv/bin/python -m pytest -q"]
+    # what the tests need beyond pip's packages (the General MIDI soundfont) comes from setup.sh itself
+    from magicdance_core.audio.midi_render import packaged_soundfont
+
+    assert packaged_soundfont() is not None and "pretty_midi" in (ROOT / "scripts" / "setup.sh").read_text()
+
+
+def test_nothing_in_the_repository_points_outside_it():
+    import struct
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if not files:
+        pytest.skip("not a git checkout")
+    bad = []
+    for f in files:
+        p = ROOT / f
+        try:
+            if p.suffix == ".safetensors":   # its JSON header (metadata: the training run's summary)
+                with open(p, "rb") as fh:
+                    text = fh.read(struct.unpack("<Q", fh.read(8))[0]).decode("utf-8", "replace")
+            elif p.suffix in (".md", ".py", ".sh", ".toml", ".yaml", ".txt", ".json", ".cfg") or f == ".ci/run":
+                text = p.read_text(encoding="utf-8")
+            else:
+                continue
+        except (OSError, UnicodeDecodeError, struct.error):
+            continue
+        # (spelt in pieces so that this file does not find itself)
+        for needle in ("/" + "work/", "../" + "shared", "shared" + " folder", "seeds" + " folder"):
+            if needle in text:
+                bad.append(f"{f}: {needle}")
+    assert bad == []
+
+
+def test_packaging_metadata_gives_no_deprecation_and_no_placeholder():
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert isinstance(meta["license"], str)   # a table ({text = ...}) prints setuptools' deprecation box
+    manifest = tomllib.loads((ROOT / "blender_addon" / "blender_manifest.toml").read_text())
+    site = manifest.get("website", "")
+    assert not any(w in site for w in ("example", "placeholder", "TODO", "your"))

@@ -1,4 +1,4 @@
-"""The worker's JSON-lines protocol, generator plumbing and foot-lock clean-up (no bpy)."""
+"""The worker's JSON-lines protocol and generator plumbing (no bpy)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from magicdance_core.body.fk import forward_kinematics
 from magicdance_core.body.motion_file import Motion
 from magicdance_core.body.skeleton import CONTACT_JOINTS
 from magicdance_core.worker import protocol
-from magicdance_core.worker.footlock import foot_lock
 from magicdance_core.worker.generate import generate_motion, slice_analysis
 
 
@@ -74,7 +73,7 @@ def test_beat_pulse_reaches_the_model_through_the_protocol(tmp_path):
     from magicdance_core.body.motion_file import load_motion
 
     errors = [x["message"] for x in msgs if x["type"] == "error"]
-    assert len(errors) == 2 and "must be a number" in errors[0] and "beat_pulse must be between" in errors[1]
+    assert len(errors) == 2 and "must be a number" in errors[0] and "'beat_pulse' must be between" in errors[1]
     assert not (tmp_path / "bad.npz").exists() and not (tmp_path / "big.npz").exists()
     p0, p5 = load_motion(tmp_path / "p0.npz"), load_motion(tmp_path / "p5.npz")
     assert p0.meta["beat_pulse"] == 0.0 and p5.meta["beat_pulse"] == 0.5     # the shipped model ran
@@ -91,24 +90,6 @@ def test_slice_analysis_shifts_beats_and_features():
     assert m.num_frames == 90
 
 
-def test_foot_lock_removes_slide_of_planted_feet():
-    T = 60
-    poses = np.zeros((T, 24, 3))
-    trans = np.zeros((T, 3))
-    trans[:, 0] = np.linspace(0, 0.3, T)           # the whole body slides 30 cm
-    trans[:, 1] = 0.97
-    contacts = np.ones((T, 4))
-    m = Motion(poses, trans, contacts)
-    fixed = foot_lock(m)
-    feet = forward_kinematics(fixed.poses.astype(np.float64), fixed.trans.astype(np.float64))[:, CONTACT_JOINTS]
-    assert np.abs(feet[:, :, [0, 2]] - feet[:1, :, [0, 2]]).max() < 1e-5
-    np.testing.assert_allclose(fixed.trans[:, 1], trans[:, 1], atol=1e-6)   # height untouched
-    assert np.array_equal(fixed.poses, m.poses)
-    # Feet in the air are left alone.
-    free = foot_lock(Motion(poses, trans, np.zeros((T, 4))))
-    np.testing.assert_allclose(free.trans, m.trans, atol=1e-6)
-
-
 def test_build_constraints_from_locks():
     from magicdance_core.body.skeleton import JOINT_INDEX
     from magicdance_core.worker.generate import build_constraints
@@ -119,8 +100,6 @@ def test_build_constraints_from_locks():
     lock = np.zeros((T, 24), bool)
     lock[5, JOINT_INDEX["left_elbow"]] = True
     cons = build_constraints(ref, lock, np.zeros(24, bool))
-    if cons is None:   # the motion owner's Constraints are not there: nothing to check
-        return
     assert cons.mask[5].any() and not cons.mask[np.arange(T) != 5].any()
     both = build_constraints(ref, lock, np.zeros(24, bool), edges=(True, True))
     assert both.mask[0].sum() > cons.mask[5].sum() and both.mask[T - 1].any() and not both.mask[20].any()
@@ -129,6 +108,13 @@ def test_build_constraints_from_locks():
     k = build_constraints(ref, np.zeros((T, 24), bool), keep)
     assert k.mask.any(1).all()
     assert build_constraints(ref, np.zeros((T, 24), bool), np.zeros(24, bool)) is None
+    # a locked pelvis location is the root position at that frame, rotations stay free
+    root = np.zeros(T, bool)
+    root[12] = True
+    r = build_constraints(ref, np.zeros((T, 24), bool), np.zeros(24, bool), root_mask=root)
+    assert r.mask[12, 4:7].all() and r.mask[12].sum() == 3 and not r.mask[np.arange(T) != 12].any()
+    np.testing.assert_allclose(r.values[12, 4:7], ref.trans[12])
+    assert both.mask[0, 4:7].all() and both.mask[T - 1, 4:7].all()   # the range's ends: where the take is
 
 
 def test_passes_op(tmp_path):

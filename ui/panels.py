@@ -91,6 +91,18 @@ class MAGICDANCE_PT_main(_Panel, bpy.types.Panel):
         box.operator("magicdance.render_passes", icon="RENDER_ANIMATION")
         box = layout.box()
         box.label(text="Dance Video", icon="IMAGE_DATA")
+        s = getattr(context.scene, "magicdance", None)
+        if s is not None:
+            box.prop(s, "animator")
+            if s.animator == "DIFFUSION":
+                from ..core_path import get_prefs
+
+                prefs = get_prefs(context)
+                if not getattr(prefs, "animator_weights_path", ""):
+                    box.label(text="Set the MagicAnimate weights in the add-on preferences", icon="ERROR")
+                row = box.row(align=True)
+                row.prop(s, "animator_steps")
+                row.prop(s, "animator_guidance")
         box.operator("magicdance.animate_photo", icon="SEQUENCE")
 
 

@@ -2,13 +2,21 @@
 
 Not CI (it needs MagicAnimate's checkout and its pinned environment outside the repository):
 
-    # once: MagicAnimate's public source in /tmp/ref-magicanimate/src, and a venv with its pins
+    # once: MagicAnimate's public source (github.com/magic-research/magic-animate; measured at
+    # d2bc3bc) in /tmp/ref-magicanimate/src -- only its code is needed: a checkout whose large
+    # assets/ files are absent can be exported without them (git archive HEAD -- configs magicanimate ...)
     python3.11 -m venv /tmp/ref-magicanimate/venv
-    /tmp/ref-magicanimate/venv/bin/pip install /path/to/torch-2.13.0+cpu-*.whl diffusers==0.21.4 \
+    /tmp/ref-magicanimate/venv/bin/pip install torch==2.13.0 diffusers==0.21.4 \
         transformers==4.32.0 tokenizers==0.13.3 huggingface-hub==0.16.4 safetensors==0.3.3 \
         einops==0.6.1 omegaconf==2.3.0 numpy==1.26.4 pillow==9.5.0 tqdm accelerate==0.22.0 imageio==2.9.0
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/diffusion/compare_reference.py \
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/diffusion/compare_reference.py \
         --reference-checkout /tmp/ref-magicanimate/src --reference-python /tmp/ref-magicanimate/venv/bin/python
+
+The pins are MagicAnimate's requirements.txt for what its inference code imports, and all of them
+install on Python 3.11 as written, except: torch 2.0.1 / torchvision 0.15.2 / xformers (its CUDA
+builds) are replaced by the CPU wheel torch 2.13.0 (the pip above resolves ``torch==2.13.0`` to
+2.13.0+cpu), with no torchvision or xformers (see reference_driver.py); and numpy is 1.26.4 (not its
+1.24.4). Measured with exactly these versions (the unpinned tqdm resolved to 4.70.1).
 
 It writes tiny random weights in the release layout, makes a short dance job with the puppet
 animator (for the job's DensePose pass and photo analysis), prepares the 64² reference and pose
@@ -55,7 +63,7 @@ def main() -> int:
     ap.add_argument("--reference-python", required=True, help="python of a venv with MagicAnimate's pins")
     ap.add_argument("--work", default="/tmp/ref-magicanimate/work")
     ap.add_argument("--photo", default=str(ROOT / "examples" / "mannequin.png"))
-    ap.add_argument("--seconds", type=float, default=2.0, help="song length: 2 s = 60 frames = 5 windows")
+    ap.add_argument("--seconds", type=float, default=2.0, help="song length: 2 s = 60 frames, padded to 64 = 6 windows")
     ap.add_argument("--steps", type=int, default=25)
     ap.add_argument("--guidance", type=float, default=7.5)
     ap.add_argument("--seed", type=int, default=7)

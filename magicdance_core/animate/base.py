@@ -1,7 +1,8 @@
 """One animator interface: photo rig + the dancer's joints (+ guidance passes) -> frames.
 
-The built-in puppet (:mod:`.puppet`) and the diffusion animator (:mod:`.diffusion`,
-MagicAnimate-compatible, the user's weights) both implement :class:`Animator`.
+The built-in surface animator (:mod:`.surface`, the default), the older puppet (:mod:`.puppet`)
+and the diffusion animator (:mod:`.diffusion`,
+MagicAnimate-compatible, the user's weights) all implement :class:`Animator`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ class DancerInput:
     focal_px: float                   # the aligned camera's focal length (photo pixels)
     fps: float = 30.0
     passes_dir: Optional[Path] = None  # guidance passes (DensePose etc.) if rendered
+    # the dance on the body fitted to the photo (animate.dancer.dancer_from_fit), when known:
+    poses: Optional[np.ndarray] = None      # (T,24,3) local rotations of the fitted body
+    trans: Optional[np.ndarray] = None      # (T,3) its pelvis
+    camera: Optional[object] = None         # the video's camera (the passes were rendered with it)
+    placement: Optional[object] = None      # animate.placement.Placement: photo px -> video px
+    fit: Optional[object] = None            # body.fit.BodyFit
 
     def __post_init__(self):
         T = len(self.joints2d)
@@ -39,12 +46,13 @@ class DancerInput:
 
 @dataclass
 class AnimateOptions:
-    size: int = 512                   # square output, pixels
+    size: int = 512                   # long side of the output, pixels
     extra: dict = field(default_factory=dict)
 
 
 class Animator(abc.ABC):
-    """``animate(rig, dancer, options, progress)`` yields RGB uint8 frames (size, size, 3)."""
+    """``animate(rig, dancer, options, progress)`` yields RGB uint8 frames: the size of
+    ``dancer.placement`` when it is given (the photo's framing), else (size, size, 3)."""
 
     name: str = "?"
 
@@ -75,8 +83,8 @@ def register(name: str):
     return deco
 
 
-def get_animator(name: str = "puppet", **kwargs) -> Animator:
-    from . import diffusion, puppet  # noqa: F401  (register themselves)
+def get_animator(name: str = "surface", **kwargs) -> Animator:
+    from . import diffusion, puppet, surface  # noqa: F401  (register themselves)
 
     if name not in _REGISTRY:
         raise BadInput(f"unknown animator {name!r}; one of: {', '.join(sorted(_REGISTRY))}")
@@ -84,6 +92,6 @@ def get_animator(name: str = "puppet", **kwargs) -> Animator:
 
 
 def available() -> list:
-    from . import diffusion, puppet  # noqa: F401
+    from . import diffusion, puppet, surface  # noqa: F401
 
     return sorted(_REGISTRY)

@@ -371,12 +371,24 @@ class PuppetAnimator(Animator):
 
     def animate(self, rig: PuppetRig, dancer: DancerInput, options: AnimateOptions,
                 progress: Optional[ProgressFn] = None) -> Iterator[np.ndarray]:
+        import cv2
+
         prog = progress or null_progress
         tg, depth = retarget(rig, dancer)
         zoom = dancer_zoom(dancer)
         n = len(tg)
+        # the job's framing (animate.placement): the canvas (photo letterboxed with room for the
+        # arms) cut to the video's frame, which lies inside the photo
+        M = None
+        if dancer.placement is not None:
+            C = np.vstack([rig.canvas_from_photo, [0, 0, 1.0]])
+            M = dancer.placement.video_from_photo @ np.linalg.inv(C)
+            size_v = (dancer.placement.width, dancer.placement.height)
         for t in range(n):
             if t % 10 == 0:
                 prog(STAGE, t / n, f"frame {t}/{n}")
-            yield render_frame(rig, tg[t], {k: v[t] for k, v in depth.items()}, float(zoom[t]))
+            frame = render_frame(rig, tg[t], {k: v[t] for k, v in depth.items()}, float(zoom[t]))
+            if M is not None:
+                frame = cv2.warpAffine(frame, M, size_v, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            yield frame
         prog(STAGE, 1.0, f"{n} frames")

@@ -128,6 +128,7 @@ def edge_baseline_features(y15360: np.ndarray, start_bpm: float) -> np.ndarray:
     import librosa
 
     from .beats import mel_power, onset_from_mel
+    from .jit_cache import librosa_beat
 
     sr = EDGE_SR
     # EDGE's onset_strength(y) and mfcc(y) both start from the same 2048/512 mel spectrogram;
@@ -140,7 +141,7 @@ def edge_baseline_features(y15360: np.ndarray, start_bpm: float) -> np.ndarray:
     peaks = librosa.onset.onset_detect(onset_envelope=env.flatten(), sr=sr, hop_length=EDGE_HOP)
     peak_onehot = np.zeros_like(env, dtype=np.float32)
     peak_onehot[peaks] = 1.0
-    _, beat_idx = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=EDGE_HOP,
+    _, beat_idx = librosa_beat().beat_track(onset_envelope=env, sr=sr, hop_length=EDGE_HOP,
                                           start_bpm=start_bpm, tightness=100)
     beat_onehot = np.zeros_like(env, dtype=np.float32)
     beat_onehot[beat_idx] = 1.0

@@ -193,6 +193,8 @@ def track_beats(y: np.ndarray, sr: int = SR, onset: np.ndarray | None = None) ->
     """Beats and downbeats of mono audio ``y`` at ``sr`` (22050 Hz expected)."""
     import librosa
 
+    from .jit_cache import librosa_beat
+
     if onset is None:
         onset = onset_envelope(y, sr)
     sal, bpm, starts = tempo_salience(onset)
@@ -200,7 +202,7 @@ def track_beats(y: np.ndarray, sr: int = SR, onset: np.ndarray | None = None) ->
     # Window centres -> per-frame tempo for the DP tracker.
     centres = starts + WIN_S * FPS / 2
     frame_bpm = np.interp(np.arange(onset.size), centres, curve)
-    _, beats = librosa.beat.beat_track(onset_envelope=onset, sr=sr, hop_length=HOP, bpm=frame_bpm,
+    _, beats = librosa_beat().beat_track(onset_envelope=onset, sr=sr, hop_length=HOP, bpm=frame_bpm,
                                        tightness=100, units="frames", trim=True)
     beats = snap_beats(beats, onset)
     beats_s = librosa.frames_to_time(beats, sr=sr, hop_length=HOP)

@@ -68,9 +68,9 @@ def run(args, progress) -> int:
     from ..audio.decode import load_audio
     from ..fileio import sha256_file
 
-    from ..checks import check_distinct, check_input_file, check_output
+    from ..checks import check_distinct, check_output, check_song
 
-    song = check_input_file(args.song, "SONG", "song")
+    song = check_song(args.song, "SONG")
     out = Path(args.json_out) if args.json_out else Path.cwd() / f"{song.stem}.music.json"
     inputs = {"SONG": song}
     check_output(out, "--json", inputs=inputs, suffixes=(".json",))

@@ -5,8 +5,11 @@ HELP = "run many (music, photo, style, seed) dance jobs from a CSV manifest on R
 
 
 def add_arguments(p) -> None:
+    from ..choreo.styles import STYLES
+
     p.add_argument("manifest", help="CSV with a header: music,photo,style,seed,out (style, seed, out optional; "
-                                    "animator,animator_weights,steps,guidance choose the diffusion animator per row)")
+                                    f"style one of: {', '.join(STYLES)}; animator,animator_weights,steps,guidance,"
+                                    "face_weights choose the diffusion animator per row)")
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. ray://head:10001 or auto); default: a local Ray")
     p.add_argument("--out", default=None, help="folder for videos without an 'out' column and the report")

@@ -28,11 +28,14 @@ def run(args, progress) -> int:
     from ..errors import BadInput
     from ..fileio import sha256_file
 
-    from ..checks import check_input_file, check_output, check_seed
+    from ..checks import check_output, check_seed, check_song
 
-    get_style(args.style)  # unknown style: one line listing the styles, before any work
+    try:  # unknown style: one line naming the flag and listing the styles, before any work
+        get_style(args.style)
+    except BadInput as e:
+        raise BadInput(f"--style: {e}") from None
     check_seed(args.seed)
-    song = check_input_file(args.song, "SONG", "song")
+    song = check_song(args.song, "SONG", analysis_ok=True)
     out = Path(args.out) if args.out else Path.cwd() / f"{song.stem}.{args.style}.npz"
     check_output(out, "-o", inputs={"SONG": song}, suffixes=(".npz",))
     if song.suffix.lower() == ".json":
@@ -41,7 +44,7 @@ def run(args, progress) -> int:
         try:
             analysis = MusicAnalysis.from_json(song)
         except (ValueError, KeyError) as e:
-            raise BadInput(f"not a music.json: {song} ({e})") from None
+            raise BadInput(f"SONG: not a music.json: {song} ({e})") from None
     else:
         from ..audio.analysis import analyze_music
 

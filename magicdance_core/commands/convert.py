@@ -30,7 +30,7 @@ def add_arguments(p) -> None:
 
 
 def run(args, progress) -> int:
-    from ..body.formats import WRITE_EXTS, check_extension, read_motion_any, write_motion_any
+    from ..body.formats import READ_EXTS, WRITE_EXTS, check_extension, read_motion_any, write_motion_any
     from ..errors import BadInput
 
     from ..checks import check_input_file, check_number, check_output
@@ -38,7 +38,11 @@ def run(args, progress) -> int:
     # Check the output before any work, so a typo costs nothing.
     check_input_file(args.input, "IN", "motion file")
     check_output(args.output, "OUT", inputs={"IN": args.input, "--smpl": args.smpl})
-    check_extension(args.output, WRITE_EXTS, "write")
+    for flag, path, verb, exts in (("IN", args.input, "read", READ_EXTS), ("OUT", args.output, "write", WRITE_EXTS)):
+        try:
+            check_extension(path, exts, verb)
+        except BadInput as e:
+            raise BadInput(f"{flag}: {e}") from None
     check_number(args.fps, "--fps", 1, 1000)
     if args.betas is not None and args.smpl is None:
         raise BadInput("--betas needs --smpl (the betas shape a SMPL model)")

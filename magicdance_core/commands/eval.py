@@ -53,11 +53,11 @@ def run(args, progress) -> int:
     from ..fileio import atomic_write_text
     from ..metrics.report import PROTOCOL, format_table, motion_metrics, set_metrics
 
-    from ..checks import check_input_file, check_output
+    from ..checks import check_input_file, check_output, check_song
 
     inputs = [("MOTION", m) for m in args.motions] + [("--reference", m) for m in args.reference or []]
     if args.music:
-        inputs.append(("--music", check_input_file(args.music, "--music", "song")))
+        inputs.append(("--music", check_song(args.music, "--music", analysis_ok=True)))
     for fl, path in inputs:
         check_input_file(path, fl, "motion file" if fl != "--music" else "song")
     if args.json:

@@ -6,24 +6,34 @@ NAME = "motion"
 HELP = "generate a dance (SMPL motion .npz) for a song with the motion diffusion model"
 DESCRIPTION = (
     "Generate a 30 fps SMPL dance as long as SONG with the shipped default checkpoint (or --checkpoint). "
-    "Same --seed, same dance. --constraints FILE (.json or .npz) keeps chosen poses, joints or the root "
-    "path exactly as given and fills the rest."
+    "Same --seed and --cleanup, same dance (also from 'magicdance dance' and the add-on). "
+    "--constraints FILE (.json or .npz) keeps chosen poses, joints or the root path exactly as given "
+    "and fills the rest. Sampling defaults are the checkpoint's (its .sampling.json)."
 )
 
 
 def add_arguments(p) -> None:
+    from ..motion.cleanup import PRESETS
+    from ..motion.pipeline import GENERATORS
+
     p.add_argument("song", help="audio file (or a music.json written by 'magicdance analyze')")
     p.add_argument("-o", "--out", required=True, help="output motion .npz")
-    from ..choreo.styles import STYLES
-
-    p.add_argument("--style", default=None, help=f"dance style, one of: {', '.join(STYLES)} (default: none)")
+    p.add_argument("--style", default=None, help="dance style, one of: hiphop, house, pop, disco, waltz, ballet, "
+                                                 "latin (default: none)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same dance)")
-    p.add_argument("--steps", type=int, default=None, help="DDIM steps (default 10)")
-    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight (default: checkpoint's)")
-    p.add_argument("--eta", type=float, default=1.0, help="DDIM eta (0 deterministic updates, 1 EDGE's)")
+    p.add_argument("--generator", default="model", help=f"one of: {', '.join(GENERATORS)} (the procedural "
+                                                        "choreographer; default: model)")
+    p.add_argument("--cleanup", default="default", metavar="PRESET",
+                   help=f"clean-up preset, one of: {', '.join(PRESETS)} (raw: none; snap: accents snapped onto "
+                        "the beats; nosync: the model's own timing; stage: also facing and travel limits, as "
+                        "the dance job)")
+    p.add_argument("--steps", type=float, default=None, help="DDIM steps, 1-1000 (default: the checkpoint's)")
+    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight, 0-20 "
+                                                                "(default: the checkpoint's)")
+    p.add_argument("--eta", type=float, default=None, help="DDIM eta, 0-1 (0 deterministic updates, 1 EDGE's)")
     p.add_argument("--constraints", default=None, help="constraints file (.json or .npz)")
     p.add_argument("--checkpoint", default=None, help="motion checkpoint (.safetensors); default: the shipped one")
-    p.add_argument("--no-foot-fix", action="store_true", help="keep foot sliding (no contact IK post-process)")
+    p.add_argument("--no-foot-fix", action="store_true", help="keep foot sliding (no contact IK clean-up)")
     p.add_argument("--choreo-guide", type=float, default=None, metavar="S",
                    help="with --style: start from the choreographer's dance in that style noised to S "
                         "(0-1; default: the checkpoint's, 0 = the model alone)")
@@ -34,47 +44,54 @@ def add_arguments(p) -> None:
                         "default: the checkpoint's, 0 = accents on the beats only)")
 
 
+def sampling_args(args) -> dict:
+    """The pipeline's call settings named on the command line (None: the checkpoint's)."""
+    return {"steps": args.steps, "guidance": args.guidance, "eta": args.eta, "choreo_guide": args.choreo_guide,
+            "beat_pulse": args.beat_pulse, "beat_sync": 0.0 if args.no_beat_sync else None,
+            "foot_fix": False if args.no_foot_fix else None}
+
+
 def run(args, progress) -> int:
-    from pathlib import Path
-
     from ..body.motion_file import save_motion
-    from ..errors import BadInput
-    from ..motion.api import generate_dance
-    from ..motion.constraints import Constraints
+    from ..checks import check_choice, check_input_file, check_output, check_seed, check_song
+    from ..choreo.styles import STYLES
+    from ..motion import sampling
+    from ..motion.cleanup import check_preset
+    from ..motion.pipeline import GENERATORS, DancePipeline
 
-    from ..checks import check_input_file, check_output, check_seed
-
-    song = check_input_file(args.song, "SONG", "song")
+    # every mistake one line naming its flag, before the model loads or the song is analysed
+    song = check_song(args.song, "SONG", analysis_ok=True)
     out = check_output(args.out, "-o", inputs={"SONG": song, "--constraints": args.constraints,
                                                "--checkpoint": args.checkpoint}, suffixes=(".npz",))
     check_seed(args.seed)
+    check_choice(args.generator, "--generator", list(GENERATORS), "generator")
+    check_preset(args.cleanup)
+    settings = sampling.check_overrides(sampling_args(args))
     if args.style is not None:
-        from ..checks import check_choice
-        from ..choreo.styles import STYLES
-
-        check_choice(args.style, "--style", list(STYLES), "style")
+        sampling.check_style(args.style, STYLES)
     if args.constraints:
         check_input_file(args.constraints, "--constraints", "constraints file")
     if args.checkpoint:
         check_input_file(args.checkpoint, "--checkpoint", "checkpoint")
-    if args.beat_pulse is not None:   # before the analysis
-        from ..motion.model import DenoiserConfig
+    from ..errors import BadInput
 
-        DenoiserConfig.check_sampling("beat_pulse", args.beat_pulse, "--beat-pulse")
-    song = Path(args.song)
-    if not song.is_file():
-        raise BadInput(f"song not found: {song}")
-    music = song
-    if song.suffix.lower() == ".json":
-        from ..audio.analysis import MusicAnalysis
+    cons = None
+    if args.constraints:
+        from ..motion.constraints import Constraints
 
-        music = MusicAnalysis.from_json(song)
-    cons = Constraints.load(args.constraints) if args.constraints else None
-    motion = generate_dance(music, style=args.style, seed=args.seed, steps=args.steps, constraints=cons,
-                            guidance=args.guidance, eta=args.eta, checkpoint=args.checkpoint,
-                            foot_fix=not args.no_foot_fix, beat_sync=False if args.no_beat_sync else None,
-                            choreo_guide=args.choreo_guide, beat_pulse=args.beat_pulse,
-                            progress=progress)
+        try:
+            cons = Constraints.load(args.constraints)
+        except BadInput as e:
+            raise BadInput(f"--constraints: {e}") from None
+    try:
+        pipe = DancePipeline.from_pretrained(args.checkpoint, args.generator)
+    except BadInput as e:
+        if not args.checkpoint:
+            raise
+        raise BadInput(f"--checkpoint: {e}") from None
+    motion = pipe(song, style=args.style, seed=args.seed, constraints=cons, cleanup=args.cleanup,
+                  progress=progress, **settings)
     save_motion(motion, out)
-    print(f"wrote {out} ({motion.num_frames} frames, {motion.duration_s:.1f} s, {motion.meta.get('model')})")
+    print(f"wrote {out} ({motion.num_frames} frames, {motion.duration_s:.1f} s, {motion.meta.get('model')}, "
+          f"clean-up {motion.meta.get('cleanup')})")
     return 0

@@ -31,18 +31,29 @@ def add_arguments(p) -> None:
     p.add_argument("--no-video", action="store_true", help="PNG sequences only, no MP4s")
 
 
-def run(args, progress) -> int:
-    from pathlib import Path
-
+def check_args(args):
+    """Every option and path, before the photo is analysed or a frame rendered; returns INPUT."""
     from ..checks import check_input_file, check_int, check_number, check_output
     from ..errors import BadInput
-    from ..passes.sequence import check_pass_folders
+    from ..passes.sequence import check_pass_folders, parse_passes
 
-    # every option and path before the photo is analysed or a frame rendered
     src = check_input_file(args.input, "INPUT", "dance")
+    if src.suffix.lower() not in (".npz", ".blend"):
+        raise BadInput(f"{src}: expected a motion .npz or a scene .blend")
     for flag, v in (("--photo", args.photo), ("--landmarks", args.landmarks)):
         if v:
             check_input_file(v, flag)
+    if args.photo:  # opens and decodes (cheap); the person is found after every other check
+        from ..checks import check_photo
+
+        check_photo(args.photo, "--photo")
+    if args.landmarks:
+        from ..camera import load_landmarks_json
+
+        try:
+            load_landmarks_json(args.landmarks)
+        except BadInput as e:
+            raise BadInput(f"--landmarks: {e}") from None
     if args.fps is not None:
         from ..body.motion_file import MAX_FPS, MIN_FPS
 
@@ -53,8 +64,6 @@ def run(args, progress) -> int:
             check_int(v, flag, 16, 8192)
     if args.stick_width is not None:
         check_number(args.stick_width, "--stick-width", 0, 200, lo_open=True, hi_open=True)
-    from ..passes.sequence import parse_passes
-
     try:
         parse_passes(args.passes)
     except BadInput as e:
@@ -63,34 +72,60 @@ def run(args, progress) -> int:
                        inputs={"INPUT": src, "--photo": args.photo, "--landmarks": args.landmarks},
                        writes=("passes.json", "camera.json"))
     check_pass_folders(out, args.passes)
-    landmarks = None
+    return src
+
+
+def landmarks_of(args, progress):
+    """The camera's landmarks: from --landmarks, the --photo's person, or None (frame the dance)."""
     if args.landmarks:
         from ..camera import load_landmarks_json
 
-        landmarks = load_landmarks_json(args.landmarks)
-    elif args.photo:
+        return load_landmarks_json(args.landmarks)
+    if args.photo:
         from ..photo.analyze import analyze_photo
 
-        landmarks = analyze_photo(args.photo, progress=progress).camera_landmarks()
-    from ..passes.render import SkeletonOptions
+        from ..checks import photo_error
+        from ..errors import BadInput
 
-    passes = parse_passes(args.passes)
-    skel = SkeletonOptions(swap_red_blue=args.skeleton_bgr, stick_width=args.stick_width)
-    kw = dict(passes=passes, size=args.size, width=args.width, height=args.height, fps=args.fps,
-              landmarks=landmarks, skeleton=skel, video=not args.no_video, progress=progress)
-    suffix = src.suffix.lower()
-    if suffix == ".npz":
+        try:
+            return analyze_photo(args.photo, progress=progress).camera_landmarks()
+        except BadInput as e:  # (no person in it: named by its flag)
+            raise photo_error(e, "--photo") from None
+    return None
+
+
+def _blend_argv(args, src) -> list:
+    """This command's options again, for the Blender entry point's ``passes`` action."""
+    argv = [str(src), "-o", str(args.out), "--passes", str(args.passes), "--size", str(args.size)]
+    for flag, v in (("--width", args.width), ("--height", args.height), ("--fps", args.fps),
+                    ("--photo", args.photo), ("--landmarks", args.landmarks), ("--stick-width", args.stick_width)):
+        if v is not None:
+            argv += [flag, repr(v) if isinstance(v, float) else str(v)]
+    argv += ["--skeleton-bgr"] * bool(args.skeleton_bgr) + ["--no-video"] * bool(args.no_video)
+    return argv
+
+
+def run(args, progress) -> int:
+    from pathlib import Path
+
+    src = check_args(args)
+    if src.suffix.lower() == ".blend":
+        # Blender's part runs in the add-on's headless entry point (magicdance_core never imports bpy).
+        from ..blender_process import run_action
+
+        r = run_action("passes", _blend_argv(args, src), progress)
+        frames, n, fps, seconds = r["frames"], len(r["passes"]), r["fps"], r["seconds"]
+    else:
         from ..body.motion_file import load_motion
         from ..passes.api import render_motion_passes
+        from ..passes.render import SkeletonOptions
+        from ..passes.sequence import parse_passes
 
-        res = render_motion_passes(load_motion(src), args.out, **kw)
-    elif suffix == ".blend":
-        # The one command that needs Blender: imported here only (magicdance_core itself never
-        # imports bpy; this entry point drives the add-on's Blender side headless).
-        from blender_addon.passes import render_blend_file
-
-        res = render_blend_file(src, args.out, **kw)
-    else:
-        raise BadInput(f"{src}: expected a motion .npz or a scene .blend")
-    print(f"{res.frames} frames x {len(res.passes)} passes at {res.fps:g} fps in {res.seconds:.1f} s -> {Path(args.out)}")
+        res = render_motion_passes(
+            load_motion(src), args.out, passes=parse_passes(args.passes), size=args.size, width=args.width,
+            height=args.height, fps=args.fps, landmarks=landmarks_of(args, progress),
+            skeleton=SkeletonOptions(swap_red_blue=args.skeleton_bgr, stick_width=args.stick_width),
+            video=not args.no_video, progress=progress)
+        frames, n, fps, seconds = res.frames, len(res.passes), res.fps, res.seconds
+    print(f"{frames} frames x {n} passes at {fps:g} fps in {seconds:.1f} s -> {Path(args.out)}")
     return 0

@@ -22,11 +22,11 @@ def run(args, progress) -> int:
     from ..body.motion_file import load_motion
     from ..video.preview import make_preview
 
-    from ..checks import check_input_file, check_int, check_output
+    from ..checks import check_input_file, check_int, check_output, check_song
 
     check_input_file(args.motion, "MOTION", "motion file")
-    if args.music:
-        check_input_file(args.music, "--music", "song")
+    if args.music:  # the header only: a song that does not open is named by its flag, before drawing
+        check_song(args.music, "--music")
     check_output(args.output, "-o", inputs={"MOTION": args.motion, "--music": args.music}, suffixes=(".mp4",))
     check_int(args.size, "--size", 32, 4096)
     motion = load_motion(args.motion)

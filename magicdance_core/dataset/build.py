@@ -38,11 +38,14 @@ def _fit_frames(x: np.ndarray, n: int) -> np.ndarray:
 def _add_dance(writer: WindowWriter, analysis, style: str, seed: int, info: dict) -> int:
     from ..choreo.compose import choreograph
 
+    from ..motion.music_input import metrical_phase
+
     motion = choreograph(analysis, style=style, seed=seed)
     n = motion.num_frames
     music = _fit_frames(np.asarray(analysis.edge35, np.float32), n)
+    phase = metrical_phase(analysis.beats_s, analysis.downbeats_s, n, float(analysis.fps))
     return writer.add_song(music, motion.poses, motion.trans, motion.contacts, style,
-                           {**info, "seed": seed, "moves": len(motion.meta.get("moves", []))})
+                           {**info, "seed": seed, "moves": len(motion.meta.get("moves", []))}, phase=phase)
 
 
 def build_generated(out_dir, hours: float = 1.0, seed: int = 0, progress=None, *, corpus: Optional[str] = None,
@@ -159,8 +162,11 @@ def build_aist(aist_dir, out_dir, progress=None) -> Path:
         style = genre_style.get(music_id[1:3])
         style = style if style in STYLE_NAMES else None
         n = min(motion.num_frames, len(analysis.edge35))
+        from ..motion.music_input import metrical_phase
+
+        phase = metrical_phase(analysis.beats_s, analysis.downbeats_s, n, float(analysis.fps))
         writer.add_song(analysis.edge35[:n], motion.poses[:n], motion.trans[:n], contacts[:n], style,
-                        {"source": "aist++", "file": mp.name, "music": music_id, "genre": music_id[1:3]})
+                        {"source": "aist++", "file": mp.name, "music": music_id, "genre": music_id[1:3]}, phase=phase)
         report("aist", (k + 1) / len(motions), mp.name)
     if writer.n_windows == 0:
         raise BadInput(f"no AIST++ motion in {mdir} had a matching wav of at least 5 s in {wdir}")

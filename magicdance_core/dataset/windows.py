@@ -8,6 +8,8 @@ A dataset folder holds ``index.json`` and shards ``shard_00000.npz`` ... with
   style    (N,) int16          index into index.json "styles" (-1 = unknown)
   song     (N,) int32          index into index.json "songs"
   start    (N,) int32          first frame of the window in its song
+  phase    (N,150,4) float32   sin/cos of the beat phase and of the bar phase of the beats the
+                               dance was made on (``motion.music_input.metrical_phase``)
 Windows are 5 s (150 frames) with a 2.5 s (75 frame) stride.
 """
 
@@ -40,16 +42,20 @@ class WindowWriter:
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         self.shard_size = shard_size
-        self.buf: dict = {k: [] for k in ("music", "poses", "trans", "contacts", "style", "song", "start")}
+        self.buf: dict = {k: [] for k in ("music", "poses", "trans", "contacts", "style", "song", "start", "phase")}
         self.shards: list = []
         self.songs: list = []
         self.source = source
         self.n_windows = 0
 
     def add_song(self, music: np.ndarray, poses: np.ndarray, trans: np.ndarray, contacts: np.ndarray,
-                 style: str | None, info: dict) -> int:
-        """Cut one song's aligned arrays (frames at 30 fps) into windows; returns how many."""
+                 style: str | None, info: dict, phase: np.ndarray | None = None) -> int:
+        """Cut one song's aligned arrays (frames at 30 fps) into windows; returns how many.
+
+        ``phase``: (frames, 4) metrical phase of the beats danced to; zeros when unknown."""
         n = min(len(music), len(poses))
+        if phase is None:
+            phase = np.zeros((n, 4), np.float32)
         song_id = len(self.songs)
         self.songs.append({**info, "frames": int(n), "style": style})
         sidx = STYLE_NAMES.index(style) if style in STYLE_NAMES else -1
@@ -60,6 +66,7 @@ class WindowWriter:
             self.buf["poses"].append(np.asarray(poses[s:e], np.float32))
             self.buf["trans"].append(np.asarray(trans[s:e], np.float32))
             self.buf["contacts"].append(np.asarray(contacts[s:e], np.float32))
+            self.buf["phase"].append(np.asarray(phase[s:e], np.float32))
             self.buf["style"].append(sidx)
             self.buf["song"].append(song_id)
             self.buf["start"].append(s)
@@ -73,7 +80,7 @@ class WindowWriter:
         if not self.buf["style"]:
             return
         name = f"shard_{len(self.shards):05d}.npz"
-        arrays = {k: np.stack(v) if k in ("music", "poses", "trans", "contacts") else np.asarray(v) for k, v in self.buf.items()}
+        arrays = {k: np.stack(v) if k in ("music", "poses", "trans", "contacts", "phase") else np.asarray(v) for k, v in self.buf.items()}
         arrays["style"] = arrays["style"].astype(np.int16)
         arrays["song"] = arrays["song"].astype(np.int32)
         arrays["start"] = arrays["start"].astype(np.int32)

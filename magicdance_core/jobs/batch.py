@@ -7,9 +7,10 @@ A bad row is reported and the others go on; a re-run skips rows whose job finish
 same inputs and options. Every row is checked (files, options, its output inside --out) before
 Ray starts, and the Ray address is tried with a time-out, so a mistake never hangs the batch.
 
-Optional columns ``animator,animator_weights,steps,guidance`` choose the diffusion animator per
-row; Ray schedules those rows with ``num_gpus`` (one GPU each by default) when the cluster has
-GPUs, so they land on GPU workers while puppet rows stay on CPUs.
+Optional columns ``animator,animator_weights,steps,guidance,face_weights`` choose the diffusion
+animator per row (``face_weights``: MagicDance's face-attention file); Ray schedules those rows
+with ``num_gpus`` (one GPU each by default) when the cluster has GPUs, so they land on GPU
+workers while CPU-animator rows stay on CPUs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Optional
 from ..errors import BadInput
 from ..fileio import PathLike, atomic_write_text, require_file, sha256_file
 
-COLUMNS = ("music", "photo", "style", "seed", "out", "animator", "animator_weights", "steps", "guidance")
+COLUMNS = ("music", "photo", "style", "seed", "out", "animator", "animator_weights", "steps", "guidance",
+           "face_weights")
 
 
 @dataclass
@@ -36,10 +38,11 @@ class Row:
     seed: int
     out: str
     error: Optional[str] = None
-    animator: str = "puppet"
+    animator: str = "surface"
     animator_weights: Optional[str] = None
     steps: Optional[int] = None
     guidance: Optional[float] = None
+    face_weights: Optional[str] = None
 
 
 def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
@@ -73,8 +76,9 @@ def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
         inside = os.path.realpath(out_base)
         if not row.error and os.path.commonpath([os.path.realpath(row.out), inside]) != inside:
             row.error = f"out {out!r} is outside the output folder {out_base}"
-        row.animator = r.get("animator") or "puppet"
+        row.animator = r.get("animator") or "surface"
         row.animator_weights = resolve(r.get("animator_weights", ""), base) or None
+        row.face_weights = resolve(r.get("face_weights", ""), base) or None
         try:
             row.steps = int(r["steps"]) if r.get("steps") else None
             row.guidance = float(r["guidance"]) if r.get("guidance") else None
@@ -93,12 +97,12 @@ def row_options(row: Row, size: int = 512, scene: bool = False, passes: str = ""
         passes = ",".join(p for p in (passes, "densepose") if p)   # the diffusion animator's input
     return DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes,
                         animator=row.animator, animator_weights=row.animator_weights,
-                        animator_steps=row.steps, animator_guidance=row.guidance)
+                        animator_steps=row.steps, animator_guidance=row.guidance, face_weights=row.face_weights)
 
 
 # options a finished job must share with the row to be skipped (the rest do not change the video)
 RESUME_OPTIONS = ("style", "seed", "size", "scene", "passes", "generator", "animator", "animator_weights",
-                  "animator_steps", "animator_guidance")
+                  "animator_steps", "animator_guidance", "face_weights")
 
 
 def finished(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> bool:
@@ -128,12 +132,14 @@ def finished(row: Row, size: int = 512, scene: bool = False, passes: str = "") -
 def check_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> None:
     """The row's files and options, as `magicdance dance` checks them, before any work."""
     from ..errors import MagicDanceError
-    from .pipeline import check_dance_inputs
+    from .pipeline import check_dance_inputs, make_animator
 
     if row.error:
         return
     try:
-        check_dance_inputs(row.music, row.photo, row.out, row_options(row, size, scene, passes))
+        opt = row_options(row, size, scene, passes)
+        check_dance_inputs(row.music, row.photo, row.out, opt)
+        make_animator(opt).check()   # its weights folder is complete (cheap: no weights are read)
     except MagicDanceError as e:
         row.error = str(e).splitlines()[0]
 
@@ -157,6 +163,35 @@ def check_address(address: str, timeout_s: float = 5.0) -> None:
     except OSError as e:
         why = "timed out" if isinstance(e, socket.timeout) else (e.strerror or type(e).__name__)
         raise BadInput(f"--address {address}: no Ray cluster answers there ({why})") from None
+
+
+def check_rows(rows: list, manifest: PathLike, size: int = 512, scene: bool = False, passes: str = "") -> None:
+    """Every row as `magicdance dance` checks it, then across rows (they run at once): no two rows
+    write one video, and no row writes over another row's song, photo or weights, or the manifest."""
+    inputs = [(f"{k} of row {r.index}", v) for r in rows for k in ("music", "photo", "face_weights", "animator_weights")
+              if (v := getattr(r, k))] + [("MANIFEST", manifest)]
+    outs: dict = {}
+    for r in rows:
+        check_row(r, size, scene, passes)
+        key = os.path.realpath(r.out)
+        if not r.error and key in outs:
+            r.error = f"out {r.out} is also row {outs[key]}'s"
+        outs.setdefault(key, r.index)
+        if not r.error:
+            r.error = _overwrites(r, inputs)
+
+
+def _overwrites(row: Row, inputs) -> Optional[str]:
+    """Why the row's video or job folder would overwrite one of ``inputs`` (None: it does not)."""
+    from ..checks import check_output
+    from .pipeline import check_job_folder, default_job_dir
+
+    try:
+        check_output(row.out, "out", inputs=inputs)
+        check_job_folder(default_job_dir(Path(row.out)), "its job folder", inputs)
+    except BadInput as e:
+        return str(e)
+    return None
 
 
 def run_row(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> dict:
@@ -190,9 +225,13 @@ def row_resources(row: Row, cluster_gpus: float, gpus_per_row: float = 1.0) -> d
 def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Optional[PathLike] = None,
               num_cpus: int = 2, size: int = 512, scene: bool = False, passes: str = "",
               log=print, gpus_per_row: float = 1.0) -> list:
-    from ..checks import check_int, check_output
+    from ..checks import check_int, check_number, check_output
 
     check_int(num_cpus, "--num-cpus", 1, 1024)
+    # Ray's rule for a task's num_gpus: a share of one GPU (0.5: two rows per GPU) or whole GPUs
+    g = check_number(gpus_per_row, "--gpus-per-row", 0, 64, lo_open=True)
+    if g > 1 and g != int(g):
+        raise BadInput(f"--gpus-per-row above 1 must be a whole number of GPUs, got {g:g}")
     if int(check_int(size, "--size", 128, 2048)) % 2:
         raise BadInput(f"--size must be an even number of pixels in 128..2048, got {size}")
     if passes:
@@ -208,13 +247,8 @@ def run_batch(manifest: PathLike, address: Optional[str] = None, out_dir: Option
     if address:
         check_address(address)
     results, todo = [], []
-    outs: dict = {}
+    check_rows(rows, manifest, size, scene, passes)
     for r in rows:
-        check_row(r, size, scene, passes)
-        key = os.path.realpath(r.out)
-        if not r.error and key in outs:
-            r.error = f"out {r.out} is also row {outs[key]}'s"
-        outs.setdefault(key, r.index)
         if r.error:
             results.append(dict(row=r.index, status="error", error=r.error, out=r.out))
         elif finished(r, size, scene, passes):

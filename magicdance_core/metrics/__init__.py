@@ -9,11 +9,11 @@ from .beats import (beat_align_bailando, beat_align_fact, beat_interval_tempo, j
 from .distribution import diversity, div_g, div_k, fid_g, fid_k, frechet_distance
 from .features import geometric_features, kinetic_features
 from .limits import joint_limit_violations
-from .physical import foot_skate_ratio, ground_penetration, jerk, pfc
+from .physical import floor_skate, foot_skate_ratio, ground_penetration, jerk, pfc
 
 __all__ = [
     "beat_align_bailando", "beat_align_fact", "beat_interval_tempo", "joint_speed", "kinematic_beats_bailando",
     "kinematic_beats_fact", "movement_tempo", "tempo_follows", "diversity", "div_g", "div_k", "fid_g", "fid_k",
     "frechet_distance", "geometric_features", "kinetic_features", "joint_limit_violations",
-    "foot_skate_ratio", "ground_penetration", "jerk", "pfc",
+    "floor_skate", "foot_skate_ratio", "ground_penetration", "jerk", "pfc",
 ]

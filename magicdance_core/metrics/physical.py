@@ -94,6 +94,34 @@ def foot_skate_ratio(joints: np.ndarray, fps: float = 30.0, margin: float = CONT
     return float(skate.any(axis=1).mean())
 
 
+FLOOR_SKATE_SPEED = 0.3
+
+
+def floor_skate(joints: np.ndarray, fps: float = 30.0, margin: float = CONTACT_MARGIN,
+                speed: float = FLOOR_SKATE_SPEED) -> dict:
+    """Foot sliding as a viewer sees it (issue 16's definition), per foot joint.
+
+    A foot joint (ankles, toes) is on the floor in a step t -> t+1 when it is within ``margin``
+    (5 cm) of its own lowest height in the clip in BOTH frames, whatever the skeleton's rest
+    heights say; it slides when its horizontal speed then exceeds ``speed`` (0.3 m/s).
+    Returns {"ratio": sliding / floor (joint, step) pairs over the four joints,
+    "toe_ratio": the same over the two toes, "median_speed": median floor speed (m/s),
+    "floor_steps": how many (joint, step) pairs were on the floor}.
+    """
+    j = as_joints(joints, min_frames=2)
+    feet = j[:, list(CONTACT_JOINTS)]
+    low = feet[..., UP] - feet[..., UP].min(axis=0, keepdims=True) < margin
+    both = low[1:] & low[:-1]
+    v = np.linalg.norm(np.diff(feet[..., list(FLAT)], axis=0), axis=-1) * fps
+    toes = [1, 3]   # CONTACT_JOINTS: left ankle, left toe, right ankle, right toe
+
+    def ratio(m, vv):
+        return float((vv[m] > speed).mean()) if m.any() else 0.0
+
+    return {"ratio": ratio(both, v), "toe_ratio": ratio(both[:, toes], v[:, toes]),
+            "median_speed": float(np.median(v[both])) if both.any() else 0.0, "floor_steps": int(both.sum())}
+
+
 def ground_penetration(joints: np.ndarray, tolerance: float = 0.005, rest=None) -> dict:
     """How far the body sinks into the floor.
 

@@ -234,15 +234,17 @@ def _features(source, T: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- enforcement
-def blend_edges(x: np.ndarray, mask: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
+def blend_edges(x: np.ndarray, mask: np.ndarray, values: np.ndarray, width) -> np.ndarray:
     """Spread each constrained run's mismatch smoothly into ``width`` free frames either side.
 
     The generated curve is shifted by the offset it has at the nearest
     constrained frame, faded out with a raised cosine, so writing the exact
-    values afterwards leaves no step at the run's edge.
+    values afterwards leaves no step at the run's edge. ``width``: frames, one
+    number or one per column.
     """
     x = np.asarray(x, np.float64).copy()
-    if width <= 0 or not mask.any():
+    width = np.broadcast_to(np.asarray(width, np.float64), (x.shape[1],))[None, :]
+    if not (width > 0).any() or not mask.any():
         return x
     T = len(x)
     resid = np.where(mask, values - x, 0.0)
@@ -252,26 +254,56 @@ def blend_edges(x: np.ndarray, mask: np.ndarray, values: np.ndarray, width: int)
     cols = np.arange(x.shape[1])[None, :]
 
     def fall(d):
-        d = np.clip(d / float(width + 1), 0.0, 1.0)
-        return 0.5 * (1.0 + np.cos(np.pi * d))
+        d = np.clip(d / (np.maximum(width, 0.0) + 1.0), 0.0, 1.0)
+        return np.where(width > 0, 0.5 * (1.0 + np.cos(np.pi * d)), 0.0)
 
     has_l, has_r = left >= 0, right < T
     wl = np.where(has_l, fall(idx - left), 0.0)
     wr = np.where(has_r, fall(right - idx), 0.0)
     rl = resid[np.clip(left, 0, T - 1), cols]
     rr = resid[np.clip(right, 0, T - 1), cols]
-    corr = wl * rl + wr * rr
-    tot = wl + wr
-    # Between two close runs the weights can add past 1: normalise so offsets interpolate.
-    corr = np.where(tot > 1.0, corr / np.maximum(tot, 1e-9), corr)
+    # Between two runs the two offsets are interpolated (smoothly, by where the frame lies
+    # between them), so each run's own offset is reached exactly beside it.
+    u = np.where(has_l & has_r, (idx - left) / np.maximum(right - left, 1), np.where(has_r, 1.0, 0.0))
+    h = 0.5 - 0.5 * np.cos(np.pi * u)
+    corr = (1.0 - h) * wl * rl + h * wr * rr
     return np.where(mask, x, x + corr)
+
+
+MAX_BLEND = 60   # frames (2 s): the widest hand-over into a constrained value
+HANDOVER = 0.5   # the hand-over adds at most this fraction of the dance's median step a frame
+
+
+def _groups() -> list:
+    """Column groups that hand over together: each contact, the root position, each joint's 6D."""
+    out = [[c] for c in range(4)] + [list(range(ROOT_SLICE.start, ROOT_SLICE.stop))]
+    return out + [list(range(ROT_START + 6 * j, ROT_START + 6 * j + 6)) for j in range(24)]
+
+
+def blend_widths(x: np.ndarray, mask: np.ndarray, values: np.ndarray, least: int, most: int = MAX_BLEND) -> np.ndarray:
+    """Hand-over width per column: wide enough that the correction's steepest frame (a raised
+    cosine over w frames: r·pi/2/(w+1)) is at most HANDOVER times the dance's median step in those
+    numbers, so the dancer does not speed up into a key; at least ``least`` frames."""
+    x = np.asarray(x, np.float64)
+    own = np.median(np.abs(np.diff(x, axis=0)), axis=0) if len(x) > 1 else np.zeros(x.shape[1])
+    resid = np.where(mask, np.abs(np.asarray(values, np.float64) - x), 0.0)
+    out = np.full(x.shape[1], float(least))
+    for g in (_groups() if x.shape[1] == FRAME_DIM else [[c] for c in range(x.shape[1])]):
+        if not mask[:, g].any():
+            continue
+        r = float(np.linalg.norm(resid[:, g], axis=1).max())
+        step = max(float(np.linalg.norm(own[g])), 1e-6)
+        out[g] = np.clip(np.ceil(0.5 * np.pi * r / (HANDOVER * step)) - 1.0, least, most)
+    return out
 
 
 def apply(features: np.ndarray, cons: Optional[Constraints]) -> np.ndarray:
     """Blend around and write the constrained numbers exactly (features in original units)."""
     if cons is None or not cons.mask.any():
         return np.asarray(features, np.float32)
-    x = blend_edges(features, cons.mask, cons.values.astype(np.float64), cons.blend_frames)
+    vals = cons.values.astype(np.float64)
+    width = blend_widths(features, cons.mask, vals, cons.blend_frames)
+    x = blend_edges(features, cons.mask, vals, width)
     x[cons.mask] = cons.values[cons.mask]
     return x.astype(np.float32)
 
@@ -284,8 +316,15 @@ def apply_root_yaw(poses: np.ndarray, cons: Optional[Constraints]) -> np.ndarray
     R = axis_angle_to_matrix(poses[:, 0])
     delta = np.angle(np.exp(1j * (cons.root_yaw - yaw_of(R))))  # wrapped to (-pi, pi]
     m = np.isfinite(cons.root_yaw)
-    d = blend_edges(np.zeros((len(poses), 1)), m[:, None], np.where(m, delta, 0.0)[:, None], cons.blend_frames)[:, 0]
+    # frames whose whole root rotation is given keep it: the turn is 0 there (the hand-over from a
+    # yaw key interpolates towards them instead of turning them)
+    held = cons.mask[:, ROT_START:ROT_START + 6].any(axis=1) & ~m
+    delta = np.where(m, delta, 0.0)
+    yaw = np.unwrap(yaw_of(R))
+    width = blend_widths(yaw[:, None], m[:, None], (yaw + delta)[:, None], cons.blend_frames)
+    d = blend_edges(np.zeros((len(poses), 1)), (m | held)[:, None], delta[:, None], width)[:, 0]
     d[m] = delta[m]
+    d[held] = 0.0
     c, s = np.cos(d), np.sin(d)
     Ry = np.zeros((len(d), 3, 3))
     Ry[:, 0, 0], Ry[:, 0, 2], Ry[:, 1, 1], Ry[:, 2, 0], Ry[:, 2, 2] = c, s, 1.0, -s, c

@@ -86,11 +86,11 @@ class DenoiserConfig:
     # gives that style's moves and timing, redrawn by the model.
     choreo_guide: float = 0.0
 
-    # Read by generate_dance only: training ignores them, so a checkpoint's values may be
-    # changed after training (scripts/set_sampling.py) and init_from does not compare them.
+    # Sampling only: training ignores them and init_from does not compare them. They are the
+    # defaults of a checkpoint without a sampling file (motion/sampling.py, X.sampling.json).
     SAMPLING_FIELDS = ("guidance_weight", "style_guidance", "smooth", "smooth_travel", "max_root_turn", "beat_sync",
                        "beat_pulse", "choreo_guide")
-    # Their allowed ranges (inclusive), checked by scripts/set_sampling.py and generate_dance.
+    # Their allowed ranges (inclusive); the pipeline's own checks are motion/sampling.py's OPTIONS.
     SAMPLING_RANGES = {"guidance_weight": (0.0, 100.0), "style_guidance": (0.0, 100.0), "smooth": (0.0, 30.0),
                        "smooth_travel": (0.0, 30.0), "max_root_turn": (0.0, 180.0), "beat_sync": (0.0, 1.0),
                        "beat_pulse": (0.0, 0.9), "choreo_guide": (0.0, 1.0)}

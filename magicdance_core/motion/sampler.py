@@ -15,7 +15,8 @@ window and cut back; nothing is sampled at random from the song.
 
 Inpainting: known channels (a mask over the 151-number layout) are replaced by
 their noised version at every step (the noise level of the next step), so the
-model shapes the free channels around them.
+model shapes the free channels around them; the final prediction is returned as
+it is, and the caller writes the known values (blending into them).
 """
 
 from __future__ import annotations
@@ -157,8 +158,11 @@ class DDIMSampler:
                 sigma = st.eta * ((1 - a / a_next) * (1 - a_next) / (1 - a)).sqrt()
                 c = (1 - a_next - sigma ** 2).clamp(min=0).sqrt()
                 x = x0 * a_next.sqrt() + c * eps + sigma * torch.randn(shape, generator=generator)
-            if mask is not None:
-                target = known if t_next < 0 else self.q_sample(known, t_next, torch.randn(shape, generator=generator))
+            if mask is not None and t_next >= 0:
+                # The last prediction is returned as the model made it, known numbers included:
+                # the caller hands each one over to its given value at the dance's own pace
+                # (constraints.apply); written here, the frames beside it would jump to it.
+                target = self.q_sample(known, t_next, torch.randn(shape, generator=generator))
                 x = mask * target + (1 - mask) * x
             if chain and B > 1 and t_next >= 0:
                 x[1:, :half] = x[:-1, half:]

@@ -10,6 +10,10 @@ Losses (EDGE, with its weights): x0 reconstruction (MSE), velocity of the
 non-contact channels, forward-kinematics joint positions, and foot-contact
 consistency (feet the model itself calls planted must not move). Unlike EDGE,
 FK runs on un-normalised values, so the FK and foot terms are in metres.
+Ours (``train.kinematic_loss`` > 0, off in EDGE): the *speed curve* — the mean joint
+speed per frame from FK, whose minima are the dance's kinematic beats — matched to the
+target's. Rhythm is where the body slows and speeds up; the per-channel terms weigh it
+little against the pose itself, and a network can fit poses well with the beats smeared.
 
 Outputs in ``--out``: ``model.safetensors`` (EMA weights + ``normalizer.*`` +
 ``music_norm.*``, config JSON in the metadata), ``model.json`` (config + training
@@ -36,8 +40,8 @@ from ..progress import ProgressFn, null_progress
 from .model import DanceDenoiser, DenoiserConfig, parameter_count
 from .representation import FRAME_DIM, Normalizer, arrays_to_features
 
-LOSS_WEIGHTS = (0.636, 2.964, 0.646, 10.942)  # EDGE: recon, velocity, FK, foot
-LOSS_NAMES = ("recon", "velocity", "fk", "foot")
+LOSS_WEIGHTS = (0.636, 2.964, 0.646, 10.942, 1.0)  # EDGE: recon, velocity, FK, foot; ours: kinematic (x train.kinematic_loss)
+LOSS_NAMES = ("recon", "velocity", "fk", "foot", "kinematic")
 
 
 @dataclass
@@ -63,6 +67,9 @@ class TrainSettings:
     init_from: str = ""
     min_lr_frac: float = 0.1        # cosine decays to this fraction of lr
     loss_weight_cap: float = 0.0    # noise-level loss weighting, see noise_level_weight (0: EDGE's)
+    # Weight of the speed-curve term (Losses; 0: off, EDGE). Its raw value is in (m/frame)^2,
+    # about 1e-4 for these dances, hence weights in the thousands.
+    kinematic_loss: float = 0.0
 
 
 @dataclass
@@ -98,6 +105,7 @@ class DanceData:
     music: np.ndarray       # (N,150,F)
     style: np.ndarray       # (N,) int, -1 = none
     style_names: list
+    phase: Optional[np.ndarray] = None   # (N,150,4) metrical phase; None when a shard lacks it
 
 
 def load_dataset(folder: PathLike, progress: Optional[ProgressFn] = None) -> DanceData:
@@ -124,7 +132,7 @@ def load_dataset(folder: PathLike, progress: Optional[ProgressFn] = None) -> Dan
             names = list(STYLES)
         except ImportError:  # pragma: no cover
             names = []
-    motions, musics, styles = [], [], []
+    motions, musics, styles, phases = [], [], [], []
     for i, p in enumerate(shards):
         progress("data", i / len(shards), p.name)
         try:
@@ -134,6 +142,7 @@ def load_dataset(folder: PathLike, progress: Optional[ProgressFn] = None) -> Dan
                 poses, trans, music = z["poses"], z["trans"], z["music"]
                 contacts = z["contacts"] if "contacts" in z.files else np.zeros(poses.shape[:2] + (4,), np.float32)
                 style = z["style"].astype(np.int64) if "style" in z.files else np.full(len(poses), -1)
+                phase = z["phase"].astype(np.float32) if "phase" in z.files else None
         except (OSError, ValueError) as e:
             raise BadInput(f"unreadable dataset shard {p}: {e.__class__.__name__}") from None
         N, W = poses.shape[:2]
@@ -142,6 +151,7 @@ def load_dataset(folder: PathLike, progress: Optional[ProgressFn] = None) -> Dan
         motions.append(feats)
         musics.append(music.astype(np.float32))
         styles.append(style)
+        phases.append(phase)
     if not motions:
         raise BadInput(f"no dance shards (music/poses/trans) in {root}")
     progress("data", 1.0, f"{sum(len(m) for m in motions)} windows")
@@ -149,14 +159,16 @@ def load_dataset(folder: PathLike, progress: Optional[ProgressFn] = None) -> Dan
     music = np.concatenate(musics)
     style = np.concatenate(styles)
     style = np.where((style >= 0) & (style < len(names)), style, -1)
+    phase = None if any(p is None for p in phases) else np.concatenate(phases)
     good = np.isfinite(motion).all(axis=(1, 2)) & np.isfinite(music).all(axis=(1, 2))
-    return DanceData(motion[good], music[good], style[good], names)
+    return DanceData(motion[good], music[good], style[good], names, None if phase is None else phase[good])
 
 
 # ---------------------------------------------------------------- losses
 class Losses:
-    def __init__(self, normalizer: Normalizer) -> None:
+    def __init__(self, normalizer: Normalizer, kinematic: float = 0.0) -> None:
         self.norm = normalizer
+        self.kinematic = float(kinematic)
         from ..body.skeleton import CONTACT_JOINTS
 
         self.feet = list(CONTACT_JOINTS)
@@ -183,10 +195,27 @@ class Losses:
         fv = feet[:, 1:] - feet[:, :-1]
         static = (p[:, :-1, :4] > 0.95).unsqueeze(-1).to(fv.dtype)
         foot = per((fv * static) ** 2)
+        kin = per((_speed_curve(jp) - _speed_curve(jg)) ** 2) if self.kinematic > 0 else recon.detach() * 0
         w = torch.ones_like(recon) if weight is None else weight / weight.mean()
-        parts = tuple((w * v).mean() for v in (recon, vel, fk, foot))
-        total = sum(lw * v for lw, v in zip(LOSS_WEIGHTS, parts))
+        parts = tuple((w * v).mean() for v in (recon, vel, fk, foot, kin))
+        scale = (1.0, 1.0, 1.0, 1.0, self.kinematic)
+        total = sum(lw * k * v for lw, k, v in zip(LOSS_WEIGHTS, scale, parts))
         return total, parts
+
+
+def _speed_curve(joints: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    """(B,T,J,3) joints -> (B,T-1) mean joint speed (m/frame) after Gaussian smoothing in time.
+
+    Smoothed first: at low noise the skip model's x0 still carries frame-to-frame noise in the
+    axes it does not model (removed at sampling by ``smooth``), which would swamp the rhythm."""
+    r = int(3 * sigma)
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=joints.dtype) / sigma) ** 2)
+    k = (k / k.sum()).view(1, 1, -1)
+    B, T, J, _ = joints.shape
+    x = joints.permute(0, 2, 3, 1).reshape(B * J * 3, 1, T)
+    x = torch.nn.functional.conv1d(torch.nn.functional.pad(x, (r, r), mode="replicate"), k)
+    x = x.reshape(B, J, 3, T).permute(0, 3, 1, 2)
+    return (x[:, 1:] - x[:, :-1]).norm(dim=-1).mean(dim=-1)
 
 
 def noise_level_weight(alpha_bar: torch.Tensor, sigma_data: float, cap: float) -> torch.Tensor:
@@ -261,7 +290,7 @@ def grown_music_input(state: dict, old: DenoiserConfig, new: DenoiserConfig) -> 
 
     The new columns start at zero, so the grown model computes exactly what the old one
     did until training teaches it to use them (fine-tuning a checkpoint onto
-    ``edge35+beat``). Columns are per packed frame: [frame 0 features, frame 1 features, ...].
+    ``edge35+beat`` or ``edge35+phase``). Columns are per packed frame: [frame 0 features, frame 1 features, ...].
     """
     f0, f1, p = old.cond_feature_dim, new.cond_feature_dim, new.frames_per_token
     if f0 == f1:
@@ -288,6 +317,11 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
         from .music_input import add_beat_clock
 
         data.music = add_beat_clock(data.music)
+    if mcfg.music_feature == "edge35+phase" and data.music.shape[-1] == 35:
+        if data.phase is None:
+            raise BadInput(f"dataset {data_dir} has no 'phase' in its shards (edge35+phase needs it): "
+                           "rebuild it with 'magicdance dataset build'")
+        data.music = np.concatenate([data.music, data.phase], axis=-1)
     if data.music.shape[-1] != mcfg.cond_feature_dim:
         raise BadInput(f"dataset music has {data.music.shape[-1]} features, config expects {mcfg.cond_feature_dim}")
     if data.motion.shape[1] != mcfg.seq_len:
@@ -306,7 +340,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
 
         init = load_model(s.init_from)
         music_keys = {"music_feature": mcfg.music_feature, "cond_feature_dim": mcfg.cond_feature_dim}
-        grow = init.cfg.music_feature == "edge35" and mcfg.music_feature == "edge35+beat"
+        grow = init.cfg.music_feature == "edge35" and mcfg.music_feature in ("edge35+beat", "edge35+phase")
         sampling = {k: getattr(mcfg, k) for k in DenoiserConfig.SAMPLING_FIELDS}  # the yaml's values win
         same = {**init.cfg.to_dict(), **(music_keys if grow else {}), **sampling}
         if same != {**mcfg.to_dict(), "style_names": init.cfg.style_names} or init.music_mean is None:
@@ -346,7 +380,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step = int(state["step"])
-        history = state["history"].tolist()
+        history = [h + [0.0] * (2 + len(LOSS_NAMES) - len(h)) for h in state["history"].tolist()]  # older runs: fewer terms
         elapsed_before = float(state["elapsed"])
         gen.set_state(state["gen"])
     ema.eval()
@@ -357,7 +391,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
     music_n = torch.from_numpy(((data.music - music_mean) / music_std).astype(np.float32))
     style_t = torch.from_numpy(np.where(data.style < 0, mcfg.num_styles, data.style)).long()
     ac = model.alphas_cumprod
-    losses = Losses(normalizer)
+    losses = Losses(normalizer, s.kinematic_loss)
     N = len(motion_n)
 
     def save_state():
@@ -372,7 +406,7 @@ def train(data_dir: PathLike, cfg: TrainConfig, out_dir: PathLike, *, resume: bo
         summary = {"steps": step, "windows": N, "window_hours": N * mcfg.seq_len / 30.0 / 3600.0,  # windows may overlap
                    "parameters": parameter_count(model), "train_seconds": round(st["elapsed"], 1),
                    "final_loss": float(np.mean([h[1] for h in history[-50:]])) if history else None,
-                   "data": str(data_dir)}
+                   "data": Path(data_dir).name}  # the folder's name: no machine's path in a shipped file
         save_model(out / "model.safetensors", ema, normalizer, music_mean, music_std, {"training": summary})
         atomic_write_text(out / "model.json", json.dumps({"model": mcfg.to_dict(), "train": s.__dict__, "summary": summary}, indent=2))
         plot_losses(history, out / "loss.png")

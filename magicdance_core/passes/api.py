@@ -76,3 +76,45 @@ def render_motion_passes(motion, out_dir, *, passes=None, size: int = 512, width
         extra["photo_size"] = [landmarks.width, landmarks.height]
     return render_sequence(frames(), T, renderer, out_dir, passes=passes, fps=out_fps, video=video,
                            progress=progress, extra_json=extra)
+
+
+def fitted_renderer(fit, camera, skeleton: SkeletonOptions | None = None) -> PassRenderer:
+    """A renderer of ``fit``'s body (its hidden parts left out: a half body's legs) seen by ``camera``.
+    The surface animator rasterizes with the same faces, so its frames match these passes."""
+    from ..body.fit import visible_faces
+
+    body = fit.body()
+    faces = visible_faces(body, fit.hidden_parts)
+    return PassRenderer(body.faces[faces], body.face_parts[faces], body.uv, camera,
+                        rest_vertices=body.vertices, skeleton=skeleton)
+
+
+def render_fitted_passes(poses, trans, fit, camera: Camera, out_dir, *, passes=None, fps: float = 30.0,
+                         skeleton: SkeletonOptions | None = None, video: bool = True, progress=None,
+                         chunk: int = 32, extra: dict | None = None) -> PassesResult:
+    """Passes of the body fitted to the photo (``fit``, a BodyFit) dancing ``poses``/``trans`` (the
+    dance on that body, animate.dancer.dance_for_fit), seen by the video's ``camera``."""
+    from ..body.builtin_mesh import skin
+    from ..body.skeleton import offsets_from_joints
+
+    passes = parse_passes(passes)
+    poses, trans = np.asarray(poses, float), np.asarray(trans, float)
+    body = fit.body()
+    offsets = offsets_from_joints(body.rest_joints)
+    joints, rots = forward_kinematics_matrices(axis_angle_to_matrix(poses), trans, offsets)
+    renderer = fitted_renderer(fit, camera, skeleton)
+    T = len(poses)
+
+    def frames():
+        for a in range(0, T, chunk):
+            V = skin(body, poses[a:a + chunk], trans[a:a + chunk], offsets)
+            for k in range(len(V)):
+                yield V[k], joints[a + k], rots[a + k]
+
+    uv = camera.project(joints)
+    W, H = camera.width, camera.height
+    out_of_view = np.any((uv[..., 0] < 0) | (uv[..., 0] > W - 1) | (uv[..., 1] < 0) | (uv[..., 1] > H - 1), axis=1)
+    info = {"source": "body_fit", "engine": "numpy-raster", "hidden_parts": [int(p) for p in fit.hidden_parts],
+            "frames_with_joints_out_of_view": int(out_of_view.sum()), **(extra or {})}
+    return render_sequence(frames(), T, renderer, out_dir, passes=passes, fps=float(fps), video=video,
+                           progress=progress, extra_json=info)

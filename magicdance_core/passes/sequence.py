@@ -46,7 +46,10 @@ def parse_passes(spec) -> tuple:
     """'densepose,iuv' or a sequence -> validated tuple in canonical order ('all' = every pass)."""
     if spec is None:
         return ALL_PASSES
-    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    parts = spec.split(",") if isinstance(spec, str) else spec
+    if not all(isinstance(s, str) for s in parts):  # a list from a request: names only
+        raise BadInput(f"passes must be names, got {list(parts)!r}; choose from {', '.join(ALL_PASSES)}")
+    items = [s.strip() for s in parts if s.strip()]
     if "all" in items:
         return ALL_PASSES
     bad = [s for s in items if s not in ALL_PASSES]

@@ -17,8 +17,10 @@ import numpy as np
 from ..errors import BadInput
 from ..fileio import PathLike, atomic_path, atomic_write_text, sha256_file
 from ..progress import ProgressFn, null_progress
-from .inpaint import background_plate
+from .inpaint import DEFAULT_METHOD, background_plate
 from .load import load_photo
+from .matte import estimate_foreground, soft_alpha
+from .occluder import find_occluder
 
 STAGE = "photo"
 VISIBLE = 0.5
@@ -43,6 +45,13 @@ class PhotoAnalysis:
     face_box: Optional[tuple] = None     # (x0,y0,x1,y1) pixels, None if no face found
     face_landmarks: Optional[np.ndarray] = None  # (468,2) pixels
     background: Optional[np.ndarray] = None      # (h,w,3) uint8, person removed
+    # soft alpha snapped to the photo's edges (alpha.png) and the person's colour with the old
+    # background removed (foreground.png): composite foreground*alpha, never image*mask, for no fringe
+    alpha: Optional[np.ndarray] = None           # (h,w) float32 in [0,1]
+    foreground: Optional[np.ndarray] = None      # (h,w,3) uint8
+    # what the person holds in front of the body (photo/occluder.py), RGBA at its photo position
+    # (occluder.png): composited over the dancer; the plate is filled under it, alpha excludes it
+    occluder: Optional[np.ndarray] = None        # (h,w,4) uint8
     scale: float = 1.0                   # original pixels per analysis pixel
     original_size: tuple = (0, 0)
     half_body: bool = False
@@ -55,6 +64,22 @@ class PhotoAnalysis:
 
     def visible(self, i: int) -> bool:
         return bool(self.visibility[i] >= VISIBLE)
+
+    # What an animator composites (analysis folders older than alpha.png fall back to the mask):
+    # the person as person_rgb() * person_alpha() over the plate, then the occluder layer over it.
+    def person_alpha(self) -> np.ndarray:
+        """(h,w) float32: the soft alpha (edges matted, held object left out), else the mask."""
+        return self.alpha if self.alpha is not None else self.mask
+
+    def person_rgb(self) -> np.ndarray:
+        """(h,w,3) uint8: the person's colours without the old background at the edge, else the photo."""
+        return self.foreground if self.foreground is not None else self.image
+
+    def occluder_layer(self):
+        """(rgb (h,w,3) uint8, alpha (h,w) float32) of what is held in front of the body, or None."""
+        if self.occluder is None:
+            return None
+        return self.occluder[:, :, :3], self.occluder[:, :, 3].astype(np.float32) / 255.0
 
     def camera_landmarks(self):
         """The landmarks as :class:`magicdance_core.camera.Landmarks` (for align_to_photo)."""
@@ -78,19 +103,31 @@ class PhotoAnalysis:
         png("mask.png", np.clip(self.mask * 255 + 0.5, 0, 255).astype(np.uint8))
         if self.background is not None:
             png("background.png", cv2.cvtColor(self.background, cv2.COLOR_RGB2BGR))
+        if self.alpha is not None:
+            png("alpha.png", np.clip(self.alpha * 255 + 0.5, 0, 255).astype(np.uint8))
+        if self.foreground is not None:
+            png("foreground.png", cv2.cvtColor(self.foreground, cv2.COLOR_RGB2BGR))
+        if self.occluder is not None:
+            png("occluder.png", cv2.cvtColor(self.occluder, cv2.COLOR_RGBA2BGRA))
+        occ_info = None
+        if self.occluder is not None:
+            ys, xs = np.nonzero(self.occluder[:, :, 3] > 127)
+            occ_info = dict(file="occluder.png", pixels=int(len(xs)),
+                            box=[int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1] if len(xs) else None)
         w, h = self.size
         rows = [[float(x), float(y), float(v)] for (x, y), v in zip(self.landmarks, self.visibility)]
         atomic_write_text(out / "landmarks.json", json.dumps(dict(
             image_size=[w, h], landmarks=rows, z=[float(z) for z in self.landmarks_z],
             world=None if self.world_landmarks is None else np.round(self.world_landmarks, 5).tolist(),
             original_size=list(self.original_size), scale_to_original=self.scale,
-            order="mediapipe Pose 33"), indent=1))
+            order="mediapipe Pose 33", source="user" if isinstance(self.source.get("landmarks"), dict) else "mediapipe"),
+            indent=1))
         atomic_write_text(out / "face.json", json.dumps(dict(
             image_size=[w, h],
             box=None if self.face_box is None else [float(v) for v in self.face_box],
             landmarks=None if self.face_landmarks is None else self.face_landmarks.round(2).tolist()), indent=None))
         atomic_write_text(out / "photo.json", json.dumps(dict(
-            half_body=self.half_body, warnings=self.warnings, source=self.source,
+            half_body=self.half_body, warnings=self.warnings, source=self.source, occluder=occ_info,
             scale_to_original=self.scale, original_size=list(self.original_size)), indent=1))
         return out
 
@@ -104,6 +141,13 @@ class PhotoAnalysis:
             mask = cv2.imread(str(d / "mask.png"), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0
             bg_path = d / "background.png"
             background = cv2.cvtColor(cv2.imread(str(bg_path)), cv2.COLOR_BGR2RGB) if bg_path.exists() else None
+            # alpha/foreground are newer files: an older analysis folder has neither
+            alpha = (cv2.imread(str(d / "alpha.png"), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0
+                     if (d / "alpha.png").exists() else None)
+            foreground = (cv2.cvtColor(cv2.imread(str(d / "foreground.png")), cv2.COLOR_BGR2RGB)
+                          if (d / "foreground.png").exists() else None)
+            occluder = (cv2.cvtColor(cv2.imread(str(d / "occluder.png"), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+                        if (d / "occluder.png").exists() else None)
             lm = json.loads((d / "landmarks.json").read_text())
             face = json.loads((d / "face.json").read_text())
             meta = json.loads((d / "photo.json").read_text())
@@ -117,7 +161,7 @@ class PhotoAnalysis:
                    world_landmarks=np.asarray(world, dtype=np.float64).reshape(33, 3) if world else None,
                    face_box=tuple(face["box"]) if face.get("box") else None,
                    face_landmarks=np.asarray(fl, dtype=np.float64) if fl else None,
-                   background=background, scale=float(meta.get("scale_to_original", 1.0)),
+                   background=background, alpha=alpha, foreground=foreground, occluder=occluder, scale=float(meta.get("scale_to_original", 1.0)),
                    original_size=tuple(meta.get("original_size", (0, 0))),
                    half_body=bool(meta.get("half_body", False)), warnings=list(meta.get("warnings", [])),
                    source=meta.get("source", {}))
@@ -240,8 +284,15 @@ def _face(rgb: np.ndarray, nose: Optional[np.ndarray]):
 
 
 def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
-                  progress: Optional[ProgressFn] = None) -> PhotoAnalysis:
-    """Analyse the person in the photo at ``path``; save the files into ``out_dir`` if given."""
+                  progress: Optional[ProgressFn] = None, *, landmarks: Optional[PathLike] = None,
+                  template_out: Optional[PathLike] = None, inpaint_method: str = DEFAULT_METHOD) -> PhotoAnalysis:
+    """Analyse the person in the photo at ``path``; save the files into ``out_dir`` if given.
+
+    ``landmarks``: the user's joints (an editable landmarks file, photo/landmarks_file.py) used
+    instead of the pose detector. ``template_out``: when no person is found but a figure is
+    (a drawing), write a default skeleton there for the user to edit, then raise BadInput
+    saying so. ``inpaint_method``: how the plate's hole is filled (photo/inpaint.py METHODS).
+    """
     import cv2
 
     prog = progress or null_progress
@@ -250,6 +301,12 @@ def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
     rgb, alpha = photo.rgb, photo.alpha
     h, w = rgb.shape[:2]
     warn: list[str] = []
+    user_lm = None
+    if landmarks is not None:  # checked before any heavy work
+        from .landmarks_file import read_landmarks_file
+
+        pts_o, vis_u, lm_kind = read_landmarks_file(landmarks, photo.original_size)
+        user_lm = (pts_o / photo.scale, vis_u, lm_kind)
 
     prog(STAGE, 0.1, "segmenting")
     selfie = _selfie_mask(rgb)
@@ -260,26 +317,30 @@ def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
 
     prog(STAGE, 0.25, "finding the pose")
     found, offset = None, np.zeros(2)
-    if not several:
+    if user_lm is not None:
+        pts_u, vis_u, _ = user_lm
+        found = (pts_u, vis_u, np.zeros(33), _user_figure_mask(rgb, hint, selfie, pts_u, vis_u), None)
+        several = False  # the user chose the figure
+    if found is None and not several:
         found = _run_pose(rgb)
     if found is None and blobs:
         # several people, or a small person the full-frame detector missed: look at the largest blob
-        x0, y0, x1, y1 = _crop_box(blobs[0][1], w, h)
-        crop = rgb[y0:y1, x0:x1]
-        scale_up = 1.0
-        if max(crop.shape[:2]) < 512:  # the detector needs the person reasonably large
-            scale_up = 512 / max(crop.shape[:2])
-            crop = cv2.resize(crop, None, fx=scale_up, fy=scale_up, interpolation=cv2.INTER_CUBIC)
-        res = _run_pose(crop)
-        if res is not None:
-            pts, vis, z, seg, world = res
-            pts = pts / scale_up + (x0, y0)
-            full_seg = np.zeros((h, w), np.float32)
-            if seg is not None:
-                full_seg[y0:y1, x0:x1] = cv2.resize(seg, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-            found = (pts, vis, z / scale_up, full_seg, world)
+        found = _pose_in_box(rgb, _crop_box(blobs[0][1], w, h))
+    if found is None and user_lm is None:
+        # people standing close merge into one mask blob and confuse the full-frame detector
+        # (zidane.jpg): look around the largest face instead, a body's box below it
+        faces = _face_boxes(rgb)
+        if faces:
+            fx0, fy0, fx1, fy1 = faces[0]
+            fw, fh = fx1 - fx0, fy1 - fy0
+            box = (int(max(0, fx0 - 2.5 * fw)), int(max(0, fy0 - 0.8 * fh)),
+                   int(min(w, fx1 + 2.5 * fw)), int(min(h, fy1 + 7.5 * fh)))
+            found = _pose_in_box(rgb, box)
+            if found is not None and len(faces) > 1:
+                several = True
+                blobs = [None] * len(faces)
     if found is None:
-        raise BadInput(f"no person found in PHOTO {Path(path).name}")
+        _no_person(path, photo, template_out)
     pts, vis, z, seg, world = found
     if several:
         warn.append(f"{len(blobs)} people found in the photo: animating the largest one")
@@ -293,8 +354,8 @@ def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
         raise BadInput("the person in PHOTO shows no shoulders: a photo facing the camera is needed")
 
     prog(STAGE, 0.5, "person mask")
-    mask = _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several)
-    legs = all(vis[i] >= VISIBLE and 0 <= pts[i, 1] < h for i in (L_KNEE, R_KNEE, L_ANK, R_ANK))
+    mask = seg if user_lm is not None else _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several)
+    legs = all(vis[i] >= VISIBLE and 0 <= pts[i, 1] <= h for i in (L_KNEE, R_KNEE, L_ANK, R_ANK))
     half = not legs
     if half:
         warn.append("half-body photo: the legs are not visible, so only the upper body will move")
@@ -304,17 +365,139 @@ def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
     if box is None:
         warn.append("no face found in the photo (turned away or covered): the head is animated as a whole")
 
+    prog(STAGE, 0.62, "objects in front")
+    occ = find_occluder(rgb, seg if seg is not None else mask, hint if hint is not None else selfie, pts, vis)
+    occluder = None
+    if occ is not None:
+        occluder = np.dstack([estimate_foreground(rgb, occ), np.clip(occ * 255 + 0.5, 0, 255).astype(np.uint8)])
+
+    prog(STAGE, 0.65, "soft edges")
+    alpha = soft_alpha(rgb, mask, hint)
+    if occ is not None:
+        alpha = alpha * (1.0 - occ)   # the person only: the object in front is not their skin
+    foreground = estimate_foreground(rgb, alpha)
+
     prog(STAGE, 0.7, "background plate")
-    background = background_plate(rgb, mask)
+    background = background_plate(rgb, mask if occ is None else np.maximum(mask, occ), inpaint_method)
     res = PhotoAnalysis(image=rgb, mask=mask, landmarks=pts, visibility=vis, landmarks_z=z, world_landmarks=world,
                         face_box=box, face_landmarks=face_pts, background=background,
+                        alpha=alpha, foreground=foreground, occluder=occluder,
                         scale=photo.scale, original_size=photo.original_size, half_body=half,
-                        warnings=warn, source=dict(path=str(path), sha256=sha256_file(path), format=photo.format))
+                        warnings=warn, source=dict(path=str(path), sha256=sha256_file(path), format=photo.format,
+                                                   landmarks="mediapipe" if user_lm is None else dict(
+                                                       path=str(landmarks), sha256=sha256_file(landmarks),
+                                                       source=user_lm[2])))
     if out_dir is not None:
         prog(STAGE, 0.95, "saving")
         res.save(out_dir)
     prog(STAGE, 1.0, "done")
     return res
+
+
+def _pose_in_box(rgb, box):
+    """Pose found in the crop ``box`` (x0, y0, x1, y1), mapped back to the whole photo, or None."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    crop = rgb[y0:y1, x0:x1]
+    if crop.shape[0] < 16 or crop.shape[1] < 16:
+        return None
+    scale_up = 1.0
+    if max(crop.shape[:2]) < 512:  # the detector needs the person reasonably large
+        scale_up = 512 / max(crop.shape[:2])
+        crop = cv2.resize(crop, None, fx=scale_up, fy=scale_up, interpolation=cv2.INTER_CUBIC)
+    res = _run_pose(crop)
+    if res is None:
+        return None
+    pts, vis, z, seg, world = res
+    pts = pts / scale_up + (x0, y0)
+    full_seg = np.zeros((h, w), np.float32)
+    if seg is not None:
+        full_seg[y0:y1, x0:x1] = cv2.resize(seg, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return pts, vis, z / scale_up, full_seg, world
+
+
+@_quiet_native
+def _face_boxes(rgb):
+    """Face boxes (x0, y0, x1, y1) in pixels, largest first."""
+    import mediapipe as mp
+
+    h, w = rgb.shape[:2]
+    with mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as fd:
+        r = fd.process(np.ascontiguousarray(rgb))
+    out = []
+    for det in r.detections or ():
+        b = det.location_data.relative_bounding_box
+        out.append((b.xmin * w, b.ymin * h, (b.xmin + b.width) * w, (b.ymin + b.height) * h))
+    return sorted(out, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+
+
+def _no_person(path, photo, template_out) -> None:
+    """Raise "no person found"; for a figure the detector cannot read (a drawing), first write
+    a skeleton for the user to edit (AnimatedDrawings' workflow) and say where it is."""
+    from .landmarks_file import write_landmarks_file
+    from .template import draw_skeleton, figure_mask, template_skeleton
+
+    name = Path(path).name
+    fig = figure_mask(photo.rgb, photo.alpha) if template_out is not None else None
+    if fig is None:
+        raise BadInput(f"no person found in PHOTO {name}")
+    out = Path(template_out)
+    if out.exists():  # the user's edits are never overwritten
+        raise BadInput(f"no person found in PHOTO {name}: pass the figure's joints with --landmarks {out} "
+                       f"(the skeleton written there before; delete it for a fresh one)")
+    pts, vis = template_skeleton(fig)
+    write_landmarks_file(out, pts * photo.scale, vis, photo.original_size, source="template", photo_name=name)
+    _write_png(out.with_suffix(".png"), draw_skeleton(photo.rgb, pts, vis))
+    raise BadInput(f"no person found in PHOTO {name}: wrote a skeleton to edit to {out} (drawn on "
+                   f"{out.with_suffix('.png').name}); move its joints onto the figure, then run again "
+                   f"with --landmarks {out}")
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.tobytes())
+
+
+def _user_figure_mask(rgb, hint, selfie, pts, vis) -> np.ndarray:
+    """The figure under the user's joints: a cutout's alpha, the selfie mask when it holds the
+    torso joints (a photo), else GrabCut around the joints (a drawing)."""
+    import cv2
+
+    from .template import figure_mask
+
+    h, w = rgb.shape[:2]
+    torso = [pts[i] for i in (L_SH, R_SH, L_HIP, R_HIP) if vis[i] >= VISIBLE and 0 <= pts[i, 0] < w and 0 <= pts[i, 1] < h]
+    for m in ([hint] if hint is not None else []) + [selfie]:
+        if torso and all(m[int(y), int(x)] > 0.5 for x, y in torso):
+            return _keep_torso_blobs(m.astype(np.float32), pts, vis)
+    seen = pts[vis >= VISIBLE]
+    x0, y0 = seen.min(axis=0)
+    x1, y1 = seen.max(axis=0)
+    pad = 0.25 * max(x1 - x0, y1 - y0)
+    fig = figure_mask(rgb, None, box=(max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)))
+    if fig is None:
+        # nothing separates from the background: a filled hull around the joints
+        fig = np.zeros((h, w), np.float32)
+        hull = cv2.convexHull(seen.astype(np.float32)).astype(np.int32)
+        cv2.fillConvexPoly(fig, hull, 1.0)
+    return _keep_torso_blobs(fig, pts, vis)
+
+
+def _keep_torso_blobs(m, pts, vis) -> np.ndarray:
+    import cv2
+
+    n, lab = cv2.connectedComponents((m > 0.5).astype(np.uint8), connectivity=8)
+    keep = {int(lab[int(np.clip(y, 0, m.shape[0] - 1)), int(np.clip(x, 0, m.shape[1] - 1))])
+            for i, (x, y) in enumerate(pts) if vis[i] >= VISIBLE} - {0}
+    if not keep:
+        return m
+    sel = cv2.dilate(np.isin(lab, list(keep)).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    return np.where(sel, m, 0.0).astype(np.float32)
 
 
 def _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several) -> np.ndarray:

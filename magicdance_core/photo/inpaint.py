@@ -1,20 +1,21 @@
 """Background plate: the photo with the person removed and the hole filled.
 
-Method chosen by measurement (benchmarks/dance/RESULTS.md, "inpainting"): OpenCV offers
-cv2.inpaint (TELEA, NS: fast diffusion, smears textures) and opencv-contrib's
-cv2.xphoto.inpaint (FSR_FAST / FSR_BEST: frequency-selective reconstruction, keeps texture,
-much slower). Measured on the astronaut photo at 384 px: TELEA 0.35 s, NS 0.44 s, FSR_FAST
-9.2 s (blocky on a hole this large), FSR_BEST 291 s (the best fill). NS continues edges into the
-hole (flag stripes) a little better than TELEA, so it is the default; FSR_BEST is there for users
-with minutes to spare. The hole is large (a whole person), so we fill it at reduced resolution
-and paste the result back only inside the hole.
+Method chosen by measurement (benchmarks/dance/inpaint/RESULTS.md, benchmarks/dance/inpaint_compare.py:
+held-out person-shaped holes over known background of 7 benchmark photos, tune/test split).
+OpenCV offers cv2.inpaint (TELEA, NS: fast diffusion) and opencv-contrib's cv2.xphoto.inpaint
+(SHIFTMAP: copies patches, FSR_FAST / FSR_BEST: frequency-selective reconstruction). On the tune
+photos TELEA and NS tie (12.9 dB, SSIM 0.31, under 1.5 s); FSR_FAST is 25x slower for no gain on
+test; shift-map copies whole neighbouring objects into the hole and scores last. NS stays the
+default; the others are there for users to try (``magicdance photo --inpaint METHOD``).
+The hole is large (a whole person), so we fill it at reduced resolution and paste the result
+back only inside the hole.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("telea", "ns", "fsr_fast", "fsr_best")
+METHODS = ("telea", "ns", "shiftmap", "fsr_fast", "fsr_best")
 DEFAULT_METHOD = "ns"
 WORK_LONG_SIDE = 384     # inpainting resolution: the hole is smooth at this scale anyway
 
@@ -44,8 +45,9 @@ def inpaint(rgb: np.ndarray, hole: np.ndarray, method: str = DEFAULT_METHOD) -> 
     if method in ("telea", "ns"):
         flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
         out = cv2.inpaint(bgr, sh.astype(np.uint8) * 255, max(3, int(0.02 * max(bgr.shape))), flag)
-    elif method in ("fsr_fast", "fsr_best"):
-        flag = cv2.xphoto.INPAINT_FSR_FAST if method == "fsr_fast" else cv2.xphoto.INPAINT_FSR_BEST
+    elif method in ("shiftmap", "fsr_fast", "fsr_best"):
+        flag = dict(shiftmap=cv2.xphoto.INPAINT_SHIFTMAP, fsr_fast=cv2.xphoto.INPAINT_FSR_FAST,
+                    fsr_best=cv2.xphoto.INPAINT_FSR_BEST)[method]
         out = np.zeros_like(bgr)
         cv2.xphoto.inpaint(bgr, (~sh).astype(np.uint8) * 255, out, flag)  # xphoto's mask marks *valid* pixels
     else:

@@ -173,7 +173,10 @@ def write_video(frames, out_path: PathLike, fps: float = 30, audio_path: Optiona
             tb = 1 / rate  # pts = frame index; the muxer rescales to its own time base
             vs.time_base = tb
             vs.codec_context.time_base = tb
-            vs.options = {"crf": str(int(crf)), "preset": "veryfast"}
+            # mbtree off: with it, libx264 encodes the same frames into different videos from run
+            # to run when the width is no multiple of 16 (up to 38-69 grey levels apart in a few
+            # frames), and a resumed or re-run job must give the very same video.
+            vs.options = {"crf": str(int(crf)), "preset": "veryfast", "x264-params": "mbtree=0"}
             astream = None
             if audio is not None:
                 astream = container.add_stream("aac", rate=sr)

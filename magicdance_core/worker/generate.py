@@ -1,9 +1,5 @@
-"""Run the dance generator for the add-on and the worker: whole song or a time range.
-
-Resolution order: ``motion.api.generate_dance`` (the model; it falls back to the
-choreographer itself when no checkpoint exists), then
-``choreo.compose.choreograph``, then :mod:`.fallback` on a bare checkout.
-"""
+"""Run the dance pipeline for the add-on and the worker: whole song or a time range, and the
+editing constraints built from the animator's locked keys."""
 
 from __future__ import annotations
 
@@ -50,82 +46,61 @@ def slice_analysis(a, start_s: float, end_s: float):
                                downbeats_s=shift(a.downbeats_s), **changes)
 
 
-def available_generator() -> str:
-    try:
-        from ..motion import api  # noqa: F401
-
-        if hasattr(api, "generate_dance"):
-            return "motion.api"
-    except ImportError:
-        pass
-    try:
-        from ..choreo import compose  # noqa: F401
-
-        if hasattr(compose, "choreograph"):
-            return "choreo.compose"
-    except ImportError:
-        pass
-    return "fallback"
-
-
 def generate_motion(music, *, style: Optional[str] = None, seed: int = 0, steps: Optional[int] = None,
                     constraints=None, start_s: Optional[float] = None, end_s: Optional[float] = None,
-                    generator: Optional[str] = None, beat_pulse: Optional[float] = None, progress=None) -> Motion:
-    """A Motion for ``music`` (path or MusicAnalysis), optionally for a time range only.
+                    generator: Optional[str] = None, beat_pulse: Optional[float] = None,
+                    cleanup: Optional[str] = None, progress=None) -> Motion:
+    """A Motion for ``music`` (path or MusicAnalysis), optionally for a time range only, from the
+    same :class:`~magicdance_core.motion.pipeline.DancePipeline` as the CLI and the dance job.
 
-    ``generator``: "model" or "choreo" (motion.api's choice; None = the model);
-    ``beat_pulse``: the model's beat pulse (None = the checkpoint's; see motion/beatsync.py)."""
+    ``generator``: "model" or "choreo" (None = the model); ``beat_pulse``: None = the checkpoint's;
+    ``cleanup``: the clean-up preset (None = "default")."""
+    from ..motion.pipeline import DancePipeline
+
+    pipe = DancePipeline.from_pretrained(generator=generator or "model")
+    # checked before the song is analysed (one line naming the request key)
+    pipe.check_inputs(style=style, seed=seed, cleanup=cleanup, steps=steps, beat_pulse=beat_pulse,
+                      name=lambda k: f"'{k}'")
     analysis = load_analysis(music, progress=progress)
     if start_s is not None or end_s is not None:
         analysis = slice_analysis(analysis, start_s or 0.0, analysis.duration_s if end_s is None else end_s)
-    which = available_generator()
-    if which == "motion.api":
-        from ..motion.api import generate_dance
-
-        m = generate_dance(analysis, style=style or None, seed=int(seed), steps=steps,
-                           constraints=constraints, generator=generator or "model", beat_pulse=beat_pulse,
-                           progress=progress)
-    elif which == "choreo.compose":
-        from ..choreo.compose import choreograph
-
-        m = choreograph(analysis, style=style or "house", seed=int(seed), progress=progress)
-    else:
-        from .fallback import groove
-
-        m = groove(analysis, seed=int(seed), progress=progress)
-    m.meta.setdefault("generator", which)
-    if style:
-        m.meta.setdefault("style", style)
-    m.meta.setdefault("seed", int(seed))
-    return m
+    return pipe(analysis, style=style, seed=int(seed), steps=steps, constraints=constraints, cleanup=cleanup,
+                beat_pulse=beat_pulse, progress=progress)
 
 
-def build_constraints(reference: Motion, lock_mask: np.ndarray, joint_mask: np.ndarray, edges=(False, False)):
-    """Editing constraints for the model (``motion.constraints.Constraints``), or None.
+def build_constraints(reference: Motion, lock_mask: np.ndarray, joint_mask: np.ndarray, edges=(False, False),
+                      root_mask: Optional[np.ndarray] = None):
+    """Editing constraints for the pipeline (``motion.constraints.Constraints``), or None.
 
-    reference: the take over the regenerated range; lock_mask (T,24): joints with a locked
-    key at a frame; joint_mask (24,): joints to keep on every frame (the unselected bones
-    when only some are regenerated); edges: (start, end) — pin the range's first/last
-    frames to the take so the model joins it seamlessly.  The Blender side re-applies
-    locked keys exactly in every case, so generators without constraints still keep them.
+    reference: the take over the regenerated range; lock_mask (T,24): joints whose rotation has a
+    locked key at a frame; root_mask (T,): frames with a locked pelvis location key (the root
+    position: the dance passes through where the animator put the pelvis); joint_mask (24,):
+    joints to keep on every frame (the unselected bones when only some are regenerated; a kept
+    pelvis keeps its path too); edges: (start, end) — pin the range's first/last frames (pose and
+    root position) to the take so the dance joins it seamlessly. The Blender side re-applies
+    locked keys exactly in every case.
     """
-    try:
-        from ..motion.constraints import Constraints
-    except ImportError:
-        return None
-    from ..body.skeleton import JOINT_NAMES
+    from ..body.skeleton import JOINT_INDEX, JOINT_NAMES
+    from ..motion.constraints import Constraints
 
     T = reference.num_frames
     cons = Constraints(T)
     lock_mask = np.asarray(lock_mask, bool).reshape(T, 24)
     for f in np.nonzero(lock_mask.any(1))[0]:
         cons.add_joints([JOINT_NAMES[j] for j in np.nonzero(lock_mask[f])[0]], reference, frames=[int(f)])
+    root = np.zeros(T, bool) if root_mask is None else np.asarray(root_mask, bool).reshape(T).copy()
     kept = [JOINT_NAMES[j] for j in np.nonzero(np.asarray(joint_mask, bool))[0]]
     if kept:
         cons.add_joints(kept, reference)
+        if JOINT_INDEX["pelvis"] in np.nonzero(np.asarray(joint_mask, bool))[0]:
+            root[:] = True
     k = min(2, T)
     if edges[0]:
         cons.add_joints(list(JOINT_NAMES), reference, frames=list(range(k)))
+        root[:k] = True
     if edges[1]:
         cons.add_joints(list(JOINT_NAMES), reference, frames=list(range(T - k, T)))
+        root[T - k:] = True
+    if root.any():
+        cons.add_root_trajectory(reference.trans, frames=np.flatnonzero(root))
     return None if cons.empty else cons

@@ -3,9 +3,12 @@
 Requests (one JSON object per line on stdin)::
 
     {"op": "generate", "music": PATH, "out": MOTION_NPZ, "style": S, "seed": N, "steps": N,
-     "start_s": T0, "end_s": T1, "constraints": NPZ_OR_NULL}
+     "start_s": T0, "end_s": T1, "constraints": NPZ_OR_NULL, "generator": "model"|"choreo",
+     "cleanup": PRESET, "beat_pulse": A}
     {"op": "analyze", "music": PATH, "out": MUSIC_JSON}
     {"op": "passes", "motion": NPZ, "out": DIR, "passes": "densepose,iuv", "size": N, ...}
+    {"op": "animate", "music": PATH, "photo": PATH, "motion": NPZ, "out": MP4, "job": DIR, ...}
+                                          # the dance video (worker/animate.py)
     {"op": "check"}                       # what this environment has / lacks
     {"op": "ping"}
 
@@ -28,6 +31,7 @@ import time
 from typing import Callable, TextIO
 
 from ..errors import BadInput, BadRequest, MagicDanceError
+from .animate import op_animate
 
 
 def encode(msg: dict) -> str:
@@ -53,9 +57,11 @@ def check_environment() -> dict:
             have[mod] = getattr(m, "__version__", "yes")
         except Exception:
             missing.append(f"{mod} ({why})")
-    from . import generate
+    from ..motion.pipeline import DEFAULT_CHECKPOINT
 
-    have["generator"] = generate.available_generator()
+    if not DEFAULT_CHECKPOINT.is_file():
+        missing.append(f"the motion checkpoint ({DEFAULT_CHECKPOINT.name})")
+    have["generator"] = "DancePipeline"
     return {"ok": not missing, "missing": missing, "have": have, "python": sys.executable}
 
 
@@ -118,6 +124,7 @@ def _op_generate(req: dict, progress, analysis=None) -> dict:
     end_s = _number(req, "end_s", None, lo=0)
     style = _field(req, "style", str)
     generator = _field(req, "generator", str)
+    cleanup = _field(req, "cleanup", str)
     check_input_file(music, "music", "song")
     check_output(out, "out", inputs={"music": music, "constraints": cons_path}, suffixes=(".npz",))
     constraints = None
@@ -127,9 +134,10 @@ def _op_generate(req: dict, progress, analysis=None) -> dict:
             lm = z["lock_mask"] if "lock_mask" in z.files else np.zeros((ref.num_frames, 24), bool)
             jm = z["joint_mask"] if "joint_mask" in z.files else np.zeros(24, bool)
             edges = tuple(bool(x) for x in z["edges"]) if "edges" in z.files else (False, False)
-        constraints = build_constraints(ref, lm, jm, edges)
+            root = z["root_mask"] if "root_mask" in z.files else None
+        constraints = build_constraints(ref, lm, jm, edges, root_mask=root)
     m = generate_motion(music if analysis is None else analysis, style=style, seed=seed, steps=steps, constraints=constraints,
-                        generator=generator, beat_pulse=_optional_float(req, "beat_pulse"),
+                        generator=generator, beat_pulse=_optional_float(req, "beat_pulse"), cleanup=cleanup,
                         start_s=start_s, end_s=end_s, progress=progress)
     save_motion(m, out)
     return {"paths": {"motion": str(out)}}
@@ -166,6 +174,8 @@ def _op_passes(req: dict, progress) -> dict:
     motion, out = _path(req, "motion"), _path(req, "out")
     landmarks = _path(req, "landmarks", required=False)
     passes = _field(req, "passes", (str, list))
+    if isinstance(passes, list) and not all(isinstance(x, str) for x in passes):
+        raise BadRequest(f"'passes' must be a string or a list of pass names, got {passes!r}")
     size = _number(req, "size", 512, lo=16, hi=8192, integer=True)
     fps = _number(req, "fps", None, lo=MIN_FPS, hi=240.0)
     stick = _number(req, "stick_width", None, lo=0, hi=200)
@@ -185,6 +195,7 @@ def _op_passes(req: dict, progress) -> dict:
 
 
 OPS: dict = {
+    "animate": op_animate,
     "passes": _op_passes,
     "generate": _op_generate,
     "analyze": _op_analyze,

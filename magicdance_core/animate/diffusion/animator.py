@@ -7,6 +7,10 @@ stops within one window; the latents of the last finished step are saved atomica
 job's ``animate_state.safetensors`` with the inputs' key, and the next run of the same job
 continues from that step (DDIM with eta 0 is deterministic: the video is the one an
 uninterrupted run makes). The file is removed once the video is made.
+
+``face_weights`` (``--face-weights FILE``) adds MagicDance's face attention (:mod:`.face`): the
+photo analysis' face box gives the crop; without the file (or without a face in the photo) the
+frames are MagicAnimate's.
 """
 
 from __future__ import annotations
@@ -58,6 +62,35 @@ def load_pipeline(weights, device=None, progress=None):
     return _PIPES[key]
 
 
+_FACES: dict = {}       # the loaded face module per (file, mtime, size)
+
+
+def load_face(path, unet):
+    """The face module of ``path`` for ``unet`` (cached per file version), or None."""
+    if path is None:
+        return None
+    from .face import load_face_module
+
+    p = Path(path)
+    st = p.stat() if p.is_file() else None
+    key = (str(p.resolve()), st and st.st_mtime_ns, st and st.st_size, id(unet))
+    if key not in _FACES:
+        _FACES.clear()
+        _FACES[key] = load_face_module(p, unet).to(unet.device, unet.dtype)
+    return _FACES[key]
+
+
+def face_image_for(photo, pass_wh, size: int, face_size: int):
+    """The face crop of the photo as the reference image shows it (None: no face found)."""
+    from .face import face_crop, photo_head_box
+
+    box = photo_head_box(getattr(photo, "face_box", None), (photo.image.shape[1], photo.image.shape[0]),
+                         pass_wh, size)
+    if box is None:
+        return None
+    return face_crop(reference_image(photo.image, pass_wh[0], pass_wh[1], size), box, face_size)
+
+
 class _Rig:
     def __init__(self, photo, weights):
         self.photo, self.weights = photo, weights
@@ -70,8 +103,10 @@ class DiffusionAnimator(Animator):
     name = "diffusion"
 
     def __init__(self, weights: Optional[str] = None, steps: Optional[int] = None,
-                 guidance: Optional[float] = None, device: Optional[str] = None):
+                 guidance: Optional[float] = None, device: Optional[str] = None,
+                 face_weights: Optional[str] = None):
         self.weights, self.steps, self.guidance, self.device = weights, steps, guidance, device
+        self.face_weights = face_weights
 
     def settings(self) -> dict:
         rel = find_release(self.weights)
@@ -79,13 +114,26 @@ class DiffusionAnimator(Animator):
                                guidance_scale=self.guidance)
 
     def check(self) -> None:
-        """Up-front checks (before the job's heavy stages): the release is complete, settings in range."""
+        """Up-front checks (before the job's heavy stages): the release is complete, settings in
+        range, the face weights file (if any) is one."""
         self.settings()
+        if self.face_weights is not None:
+            from ...errors import MagicDanceError
+            from .face import read_face_config
+
+            try:
+                read_face_config(self.face_weights)
+            except MagicDanceError as e:
+                raise type(e)(f"--face-weights: {e}") from None
 
     def key(self) -> dict:
         rel = find_release(self.weights)
-        return {"weights": rel.fingerprint(), "sampling": self.settings(),
-                "config": load_config(rel.root)}
+        k = {"weights": rel.fingerprint(), "sampling": self.settings(), "config": load_config(rel.root)}
+        if self.face_weights is not None:
+            from ...fileio import sha256_file
+
+            k["face_weights"] = sha256_file(self.face_weights)
+        return k
 
     def prepare(self, photo, options: AnimateOptions):
         self.check()
@@ -107,6 +155,9 @@ class DiffusionAnimator(Animator):
         ref = reference_image(rig.photo.image, poses.width, poses.height, size)
         seed = int(options.extra.get("seed", 0))
         pipe = load_pipeline(self.weights, self.device, progress=lambda st, f, m="": prog("animate", 0.04 * f, m))
+        pipe.face = load_face(self.face_weights, pipe.unet)
+        face_img = None if pipe.face is None else \
+            face_image_for(rig.photo, (poses.width, poses.height), size, pipe.face.cfg.face_size)
         state_path = Path(options.extra["work_dir"]) / STATE_FILE if options.extra.get("work_dir") else None
         state_key = hashlib.sha256(json.dumps(
             [self.key(), seed, poses.digest(), hashlib.sha256(ref.tobytes()).hexdigest(), str(pipe.device),
@@ -124,7 +175,7 @@ class DiffusionAnimator(Animator):
         if start < steps:
             try:
                 out = pipe(ref, poses, num_inference_steps=steps, guidance_scale=float(s["guidance_scale"]),
-                           seed=seed, output_type="latent", latents=latents, start_step=start,
+                           seed=seed, face_image=face_img, output_type="latent", latents=latents, start_step=start,
                            progress=sample_progress, callback_on_step_end=keep)
             except (Cancelled, KeyboardInterrupt):
                 if state_path is not None and last["latents"] is not None:

@@ -81,10 +81,10 @@ def find_release(weights_dir) -> Release:
     if weights_dir is None:
         raise MissingModel("the diffusion animator needs MagicAnimate + Stable Diffusion 1.5 weights: "
                            "pass --animator-weights DIR (MagicAnimate's pretrained_models folder); "
-                           "the built-in 'puppet' animator needs none")
+                           "the built-in 'surface' animator needs none")
     root = Path(weights_dir).expanduser()
     if not root.is_dir():
-        raise MissingModel(f"animator weights folder not found: {root}")
+        raise MissingModel(f"--animator-weights: animator weights folder not found: {root}")
     if not (root / MA).is_dir() and (root / "pretrained_models" / MA).is_dir():
         root = root / "pretrained_models"      # the magic-animate checkout itself was named
     missing = []
@@ -120,7 +120,7 @@ def find_release(weights_dir) -> Release:
         missing.append(TEMPORAL_CKPT)
     if missing:
         more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
-        raise MissingModel(f"{root} lacks {', '.join(missing[:4])}{more} ({LAYOUT_HINT})")
+        raise MissingModel(f"--animator-weights: {root} lacks {', '.join(missing[:4])}{more} ({LAYOUT_HINT})")
     sched = root / SD / "scheduler" / "scheduler_config.json"
     return Release(root, unet, vae, text_encoder, appearance, controlnet, temporal, tokenizer,
                    sched if sched.is_file() else None)

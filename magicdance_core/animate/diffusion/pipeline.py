@@ -4,7 +4,8 @@ Components (each from its own folder and config of the release, see :mod:`.layou
 ``vae`` (AutoencoderKL), ``text_encoder`` + ``tokenizer`` (transformers' CLIP), ``unet``
 (UNet2DConditionModel with :mod:`.temporal` attached), ``controlnet`` (ControlNetModel, the
 DensePose ControlNet), ``appearance_encoder`` (a UNet2DConditionModel, read through
-:mod:`.reference`), ``temporal`` (the motion modules) and ``scheduler`` (DDIMScheduler).
+:mod:`.reference`), ``temporal`` (the motion modules), ``scheduler`` (DDIMScheduler) and, optional,
+``face`` (MagicDance's face attention, :mod:`.face`; None: the animator is exactly MagicAnimate).
 Sampling settings are ``__call__`` arguments; their defaults are ``self.animator_config["sampling"]``
 (:mod:`.config`).
 
@@ -28,6 +29,7 @@ from diffusers.utils import BaseOutput
 
 from ...errors import BadInput
 from ...progress import ProgressFn, null_progress
+from . import face as face_attn
 from . import reference as ref
 from .config import merged_sampling
 from .context import context_windows, padded_length
@@ -40,18 +42,19 @@ class MagicAnimateOutput(BaseOutput):
 
 
 class MagicAnimatePipeline(DiffusionPipeline):
-    _optional_components: list = []
+    _optional_components: list = ["face"]
     model_cpu_offload_seq = "text_encoder->appearance_encoder->controlnet->unet->vae"
 
     def __init__(self, vae: AutoencoderKL, text_encoder, tokenizer, unet: UNet2DConditionModel,
                  controlnet: ControlNetModel, appearance_encoder: UNet2DConditionModel,
-                 temporal: TemporalModules, scheduler: DDIMScheduler):
+                 temporal: TemporalModules, scheduler: DDIMScheduler, face: Optional["face_attn.FaceModule"] = None):
         super().__init__()
         self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
                               controlnet=controlnet, appearance_encoder=appearance_encoder,
-                              temporal=temporal, scheduler=scheduler)
+                              temporal=temporal, scheduler=scheduler, face=face)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.bank = ref.ReferenceBank()
+        self.face_ctx = face_attn.FaceContext()
         from .config import load_config
 
         self.animator_config = load_config(None)
@@ -111,6 +114,12 @@ class MagicAnimatePipeline(DiffusionPipeline):
                 yield img
             prog("decode", min(a + chunk, n) / n, f"frame {min(a + chunk, n)}/{n}")
 
+    def encode_face(self, face_image: Optional[np.ndarray]) -> Optional[torch.Tensor]:
+        """(1, N, C) face tokens of the face crop, or None (no face module, or no face)."""
+        if self.face is None or face_image is None:
+            return None
+        return self.face.encode(self.vae, face_image).to(self.unet.dtype)
+
     @contextlib.contextmanager
     def _reference_attention(self, fusion_blocks: str, on: bool):
         """Install the write/read processors for the duration of one call."""
@@ -141,13 +150,15 @@ class MagicAnimatePipeline(DiffusionPipeline):
                  closed_loop: Optional[bool] = None, controlnet_conditioning_scale: Optional[float] = None,
                  eta: Optional[float] = None, fusion_blocks: Optional[str] = None,
                  reference_attention: Optional[bool] = None, vae_decode_chunk: Optional[int] = None,
+                 face_image: Optional[np.ndarray] = None,
                  output_type: str = "np", latents: Optional[torch.Tensor] = None, start_step: int = 0,
                  progress: Optional[ProgressFn] = None,
                  callback_on_step_end: Optional[Callable[[int, torch.Tensor], None]] = None) -> MagicAnimateOutput:
         """Animate ``reference_image`` (S,S,3 uint8) along ``pose_frames`` (a sequence of S,S,3 uint8
         DensePose images, read lazily). ``latents``/``start_step`` resume an interrupted run from the
         latents ``callback_on_step_end(step_done, latents)`` was given. ``progress(stage, fraction,
-        message)`` is called per window; it may raise Cancelled."""
+        message)`` is called per window; it may raise Cancelled. ``face_image``: the face crop
+        (:func:`.face.face_crop`) the face module attends to; ignored without a face module."""
         prog = progress or null_progress
         # 1. settings: the call's arguments over the config's defaults
         s = merged_sampling(self.animator_config["sampling"], num_inference_steps=num_inference_steps,
@@ -180,6 +191,7 @@ class MagicAnimatePipeline(DiffusionPipeline):
         # 3. prompt and reference
         cond, uncond = self.encode_prompt(s["prompt"], s["negative_prompt"], cfg)
         ref_latents = self.encode_reference(ref_img)
+        face_tokens = self.encode_face(face_image)
 
         # 4. timesteps
         self.scheduler.set_timesteps(steps, device="cpu")
@@ -201,7 +213,8 @@ class MagicAnimatePipeline(DiffusionPipeline):
                 last_use[f] = wi
         dev, dt = self._device, self.unet.dtype
         n_work = max(1, (steps - start_step) * len(windows))
-        with self._reference_attention(s["fusion_blocks"], bool(s["reference_attention"])):
+        with self._reference_attention(s["fusion_blocks"], bool(s["reference_attention"])), \
+                face_attn.face_attention(self.unet, self.face, face_tokens, self.face_ctx):
             for i in range(start_step, steps):
                 t = timesteps[i]
                 # 6a. the appearance encoder writes the reference features of this step
@@ -234,9 +247,11 @@ class MagicAnimatePipeline(DiffusionPipeline):
                         text = torch.cat([uncond.expand(F_, -1, -1), cond.expand(F_, -1, -1)])
                         down, mid = [torch.cat([d, d]) for d in down], torch.cat([mid, mid])
                         self.bank.read_rows = slice(F_, 2 * F_)
+                        self.face_ctx.rows = slice(F_, 2 * F_)       # the face, like the reference: cond half
                     else:
                         x_in, text = x, cond.expand(F_, -1, -1)
                         self.bank.read_rows = slice(0, F_)
+                        self.face_ctx.rows = slice(0, F_)
                     self.temporal.frames.num_frames = F_
                     eps = self.unet(x_in, t.to(dev), encoder_hidden_states=text,
                                     down_block_additional_residuals=down, mid_block_additional_residual=mid,

@@ -1,0 +1,36 @@
+"""Every inpainting method fills only the hole, and better than a flat fill where it can know."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from magicdance_core.photo.inpaint import METHODS, inpaint
+
+
+def _scene(n=96):
+    y, x = np.mgrid[0:n, 0:n] / n
+    img = np.stack([200 * x + 30, 150 * y + 50, 120 * (1 - x) + 60], axis=2)
+    hole = (np.hypot(x - 0.5, y - 0.55) < 0.18)
+    return np.clip(img, 0, 255).astype(np.uint8), hole
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "fsr_best"])   # fsr_best: minutes
+def test_fills_the_hole_only(method):
+    img, hole = _scene()
+    photo = img.copy()
+    photo[hole] = (255, 0, 255)     # the "person"
+    out = inpaint(photo, hole, method)
+    assert np.array_equal(out[~hole], photo[~hole])
+    assert not (out[hole] == (255, 0, 255)).all(axis=1).any()     # nothing of the person is left
+    err = np.abs(out[hole].astype(int) - img[hole].astype(int)).mean()
+    flat = np.abs(img[~hole].mean(axis=0) - img[hole].astype(int)).mean()
+    if method in ("ns", "telea"):   # diffusion continues a smooth gradient
+        assert err < 0.7 * flat, (err, flat)
+
+
+def test_unknown_method_and_cli_choice(cli, tmp_path):
+    with pytest.raises(ValueError, match="unknown inpainting method"):
+        inpaint(*_scene(), method="magic")
+    r = cli("photo", Path(__file__).resolve().parents[1] / "examples" / "fireman.png", "-o", tmp_path / "o", "--inpaint", "magic")
+    assert r.returncode == 2 and "error: --inpaint" in r.stderr and "Traceback" not in r.stderr
