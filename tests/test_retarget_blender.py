@@ -53,12 +53,8 @@ def motion():
 
 @pytest.fixture(scope="module")
 def rigify_blend(ext, tmp_path_factory):
-    """Rigify's human rig, generated once by the Rigify add-on inside bpy, saved for every test."""
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    rigs.rigify_human()
-    p = tmp_path_factory.mktemp("rigify") / "rigify.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(p), copy=True)
-    return p
+    """Rigify's human rig, generated once by the Rigify add-on, saved for every test."""
+    return rigs.save_rigify_human(tmp_path_factory.mktemp("rigify") / "rigify.blend")
 
 
 def _scene(character, motion, rigify_blend=None):

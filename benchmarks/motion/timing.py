@@ -7,7 +7,9 @@ out of the generator (``raw``: sampled and smoothed, no clean-up) and after each
 preset (``nosync``: turn/yaw/travel limits and foot fix but no retiming; ``default``: with beat
 sync and pulse; ``snap``: beat sync without pulse). A control row puts rhythmless motion
 (smoothed noise on every joint, no beat in it) through the same presets: a figure the clean-up
-alone can produce shows up there.
+alone can produce shows up there. With ``--previous REV`` the release at that git revision dances the
+same songs and seeds with its own defaults (``previous_release.py``, in its own process) and is
+scored in the same table.
 
 Per dance: Bailando beat alignment (sigma 3 frames) against the song's beats from the project's
 tracker, against the same beats shifted by half a beat (a dance that hears the beat scores
@@ -22,7 +24,7 @@ songs is classified by a nearest-centroid classifier on the training corpus's wi
 (``run.py: style_classifier``); accuracy (chance 1/7).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/motion/timing.py --split test \\
-        [--candidate runs/phase/checkpoint.safetensors] --corpus runs/corpus_v2 \\
+        [--candidate runs/phase/checkpoint.safetensors] [--previous 41a98ae] --corpus runs/corpus_v2 \\
         --out benchmarks/motion/timing_test.json
 
 Songs are fetched from their Debian packages by ``benchmarks/songs/fetch.py`` (sha256-checked).
@@ -102,11 +104,46 @@ def summarise(per_song: dict) -> dict:
     return out
 
 
+def previous_release_joints(rev: str, songs, seeds: int, cache: Path) -> dict:
+    """{(song, seed): Motion-like with .joints} danced by the release at git revision ``rev``, in a
+    subprocess whose PYTHONPATH is that release's ``magicdance_core`` (``previous_release.py``)."""
+    import os
+    import subprocess
+    import tempfile
+    from types import SimpleNamespace
+
+    with tempfile.TemporaryDirectory(prefix="md_previous_") as tmp:
+        tree = Path(tmp) / "tree"
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "magicdance_core"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        jobs = []
+        for name, a, _ in songs:
+            music = Path(tmp) / f"{name}.music.json"
+            a.to_json(music)
+            for seed in range(seeds):
+                jobs.append({"analysis": str(music), "seed": seed, "out": str(Path(tmp) / f"{name}.{seed}.npy"),
+                             "key": [name, seed]})
+        request = Path(tmp) / "request.json"
+        request.write_text(json.dumps(jobs))
+        env = dict(os.environ, PYTHONPATH=str(tree))
+        print(f"previous release {rev}: {len(jobs)} dances", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("previous_release.py")), str(request)],
+                       check=True, env=env, cwd=tmp)
+        seconds = json.loads(request.with_suffix(".seconds.json").read_text())
+        print(f"previous release: median {np.median(seconds):.2f} s per dance", flush=True)
+        return {tuple(j["key"]): SimpleNamespace(joints=np.load(j["out"]), seconds=t) for j, t in zip(jobs, seconds)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", default="test", choices=("tune", "test", "all"))
     ap.add_argument("--checkpoint", default=None, help="the shipped one by default")
     ap.add_argument("--candidate", default=None, help="a second checkpoint, scored side by side")
+    ap.add_argument("--previous", default=None, metavar="REV",
+                    help="a git revision of an earlier release (e.g. 41a98ae, the last before DancePipeline): "
+                         "its own generate_dance defaults are danced and scored side by side")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--corpus", default=None, help="training corpus (for the style classifier)")
     ap.add_argument("--style-songs", type=int, default=3)
@@ -148,6 +185,9 @@ def main() -> int:
 
     rows: dict = {}
     timings: dict = {}
+    previous = previous_release_joints(args.previous, songs, args.seeds, cache) if args.previous else {}
+    if previous:
+        timings[f"previous release {args.previous}"] = [m.seconds for m in previous.values()]
 
     def add(row, name, motion_by_preset, beats, lr, bpm):
         for preset, m in motion_by_preset.items():
@@ -168,6 +208,9 @@ def main() -> int:
                 raw = pipe(a, seed=seed, cleanup="raw")
                 timings.setdefault(g, []).append(time.perf_counter() - t0)
                 add(g, name, presets_of(pipe, raw, a), a.beats_s, lr, a.tempo_bpm)
+                if g == "shipped" and (name, seed) in previous:
+                    add(f"previous release {args.previous}", name, {"as shipped": previous[name, seed]},
+                        a.beats_s, lr, a.tempo_bpm)
                 if g == "shipped":
                     ctrl = rhythmless(raw.num_frames, 1000 + seed, like=raw)
                     add("control (rhythmless)", name, presets_of(pipe, ctrl, a), a.beats_s, lr, a.tempo_bpm)
@@ -197,7 +240,7 @@ def main() -> int:
                 print(f"style accuracy {g}: {styles_out[g]:.2f}", flush=True)
 
     out = {"split": args.split, "songs": [n for n, _, _ in songs], "seeds": args.seeds, "clip_s": clip_s,
-           "checkpoint": args.checkpoint or "shipped", "candidate": args.candidate,
+           "checkpoint": args.checkpoint or "shipped", "candidate": args.candidate, "previous": args.previous,
            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
            "seconds_per_dance": {g: float(np.median(t)) for g, t in timings.items()},
            "rows": table, "style_accuracy_no_guide": styles_out}

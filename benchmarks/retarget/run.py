@@ -104,9 +104,7 @@ def main(argv=None):
     tmp = Path(tempfile.mkdtemp(prefix="md_retarget_bench_"))
     rigify_blend = tmp / "rigify.blend"
     if "rigify" in args.rigs:
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        rigs.rigify_human()
-        bpy.ops.wm.save_as_mainfile(filepath=str(rigify_blend), copy=True)
+        rigs.save_rigify_human(rigify_blend)
     results = []
     for rig in args.rigs.split(","):
         r = run_rig(rig, motion, rigify_blend)
