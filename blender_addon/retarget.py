@@ -241,21 +241,9 @@ def _locked(action):
         if c is None:
             others[key] = fc
             continue
-        n = len(fc.keyframe_points)
-        if not n:
-            continue
-        co = np.empty(n * 2, np.float32)
-        fc.keyframe_points.foreach_get("co", co)
-        co = co.reshape(n, 2)
-        types = np.empty(n, np.int32)
-        fc.keyframe_points.foreach_get("type", types)
-        fi = np.rint(co[:, 0]).astype(int) - s
-        inside = (fi >= 0) & (fi < len(gen)) & (np.abs(co[:, 0] - np.rint(co[:, 0])) < 1e-4)
-        genval = np.full(n, np.nan)
-        genval[inside] = gen[fi[inside], c]
-        lock = (types != takes.KEY_GENERATED) | ~inside | ~(np.abs(co[:, 1] - genval) <= 1e-5)
-        if lock.any():
-            locks[key] = {float(f): float(v) for f, v in co[lock]}
+        keys = takes.fcurve_locks(fc, gen[:, c], s)
+        if keys:
+            locks[key] = keys
     return locks, others
 
 

@@ -344,12 +344,33 @@ def take_to_motion(action) -> Motion:
     return channels_to_motion(vals, fps=float(action.get("md_fps", 30.0)), meta=meta)
 
 
-def locked_keys(action):
-    """{channel: {frame: value}} of keys that Regenerate must keep exactly.
+def fcurve_locks(fc, generated, start: int) -> dict:
+    """{frame: value} of the keys on ``fc`` that Regenerate must keep exactly.
 
-    A key is locked when its type is not 'GENERATED' (inserted by hand or
-    explicitly marked) or its value differs from what the generator wrote.
-    """
+    ``generated``: the column of values the generator wrote for this F-curve, from frame
+    ``start`` on (NaN where nothing counts as generated). A key is locked when its type is not
+    'GENERATED' (inserted by hand or explicitly marked), it lies off the generated frames, or
+    its value is not what the generator wrote. Shared by the dancer's takes and the character's
+    retargeted ones (retarget.py), so both keep the same keys."""
+    n = len(fc.keyframe_points)
+    if not n:
+        return {}
+    co = np.empty(n * 2, np.float32)
+    fc.keyframe_points.foreach_get("co", co)
+    co = co.reshape(n, 2)
+    types = np.empty(n, np.int32)
+    fc.keyframe_points.foreach_get("type", types)
+    fi = np.rint(co[:, 0]).astype(int) - int(start)
+    inside = (fi >= 0) & (fi < len(generated)) & (np.abs(co[:, 0] - np.rint(co[:, 0])) < 1e-4)
+    genval = np.full(n, np.nan)
+    genval[inside] = np.asarray(generated, np.float64)[fi[inside]]
+    lock = (types != KEY_GENERATED) | ~inside | ~(np.abs(co[:, 1] - genval) <= 1e-5)
+    return {float(f): float(v) for f, v in co[lock]}
+
+
+def locked_keys(action):
+    """{channel: {frame: value}} of the dancer take's keys that Regenerate must keep exactly
+    (:func:`fcurve_locks` per channel)."""
     fcs = take_fcurves(action)
     gen = np.asarray(action.get("md_generated", []), dtype=np.float64)
     s = int(action.get("md_frame_start", 0))
@@ -359,20 +380,9 @@ def locked_keys(action):
         fc = fcs.get((path, index))
         if fc is None:
             continue
-        n = len(fc.keyframe_points)
-        co = np.empty(n * 2, np.float32)
-        fc.keyframe_points.foreach_get("co", co)
-        co = co.reshape(n, 2)
-        types = np.empty(n, np.int32)
-        fc.keyframe_points.foreach_get("type", types)
-        fi = np.rint(co[:, 0]).astype(int) - s
-        inside = (fi >= 0) & (fi < len(gen)) & (np.abs(co[:, 0] - np.rint(co[:, 0])) < 1e-4)
-        genval = np.full(n, np.nan)
-        genval[inside] = gen[fi[inside], c]
-        changed = ~inside | (np.abs(co[:, 1] - genval) > 1e-5)
-        lock = (types != KEY_GENERATED) | changed
-        if lock.any():
-            out[c] = {float(f): float(v) for f, v in co[lock]}
+        keys = fcurve_locks(fc, gen[:, c], s)
+        if keys:
+            out[c] = keys
     return out
 
 

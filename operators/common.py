@@ -30,6 +30,22 @@ def need_core(op, context) -> bool:
     return True
 
 
+def output_file(filepath: str, what: str = "output file") -> str:
+    """The absolute path of an operator's output file, or BadInput (one line) when none is given
+    or its folder does not exist; checked before anything is computed or written."""
+    import os
+
+    from magicdance_core.errors import BadInput
+
+    if not filepath:
+        raise BadInput(f"no {what} given")
+    path = bpy.path.abspath(filepath)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise BadInput(f"folder does not exist: {folder}")
+    return path
+
+
 def report_exception(op, e: BaseException) -> set:
     """Turn an exception into one report line: user errors as they are, bugs with their type."""
     try:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import bpy
 from bpy.props import StringProperty
 
-from .common import need_core, report_exception, find_active_dancer as _dancer
+from .common import need_core, output_file, report_exception, find_active_dancer as _dancer
 
 
 class _ExportOp:
@@ -37,15 +35,9 @@ class _ExportOp:
     def execute(self, context):
         if not need_core(self, context):
             return {"CANCELLED"}
-        from magicdance_core.errors import BadInput
 
         try:
-            path = bpy.path.abspath(self.filepath)
-            if not self.filepath:
-                raise BadInput("no output file given")
-            d = os.path.dirname(path) or "."
-            if not os.path.isdir(d):
-                raise BadInput(f"folder does not exist: {d}")
+            path = output_file(self.filepath)
             arm = _dancer(context)
             from .. import takes
 

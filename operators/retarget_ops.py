@@ -5,12 +5,10 @@ Thin: check input -> one call into blender_addon/retarget.py (or the core's bone
 
 from __future__ import annotations
 
-import os
-
 import bpy
 from bpy.props import StringProperty
 
-from .common import find_active_dancer, need_core, report_exception
+from .common import find_active_dancer, need_core, output_file, report_exception
 
 
 def _character(context):
@@ -133,11 +131,7 @@ class MAGICDANCE_OT_bone_map_save(_PresetFile, bpy.types.Operator):
         from .. import retarget
 
         try:
-            path = bpy.path.abspath(self.filepath)
-            if not self.filepath:
-                raise BadInput("no preset file given")
-            if not os.path.isdir(os.path.dirname(path) or "."):
-                raise BadInput(f"folder does not exist: {os.path.dirname(path)}")
+            path = output_file(self.filepath, "preset file")
             mapping = retarget.stored_mapping(_character(context))
             if not mapping:
                 raise BadInput("the mapping table is empty (Auto Map Bones first)")

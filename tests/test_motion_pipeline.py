@@ -131,3 +131,34 @@ def test_choreographer_goes_through_the_same_chain(song):
     assert staged.meta["cleanup_steps"] == ["yaw_limit", "travel_limit", "foot_fix"]
     d = np.linalg.norm(staged.trans[:, [0, 2]] - staged.trans[0, [0, 2]], axis=1)
     assert d.max() <= 0.15 + 1e-6
+
+
+def test_song_analysed_beside_the_model_loading_gives_the_same_analysis(song, tmp_path):
+    """`magicdance motion` analyses the song in a forked process while torch and the model load:
+    the same analysis as in-process, a user mistake found there is the same one line, and a run
+    abandoned half way leaves no process behind."""
+    import multiprocessing
+
+    from magicdance_core.audio.analysis import analyze_music
+    from magicdance_core.audio.background import BackgroundAnalysis
+
+    with BackgroundAnalysis(song) as pending:
+        got = pending.result()
+    want = analyze_music(song)
+    assert np.array_equal(got.beats_s, want.beats_s) and np.array_equal(got.edge35, want.edge35)
+    assert got.source_sha256 == want.source_sha256
+    # a music.json is read by the pipeline itself: no process
+    with BackgroundAnalysis(tmp_path / "music.json") as pending:
+        assert pending.result() == tmp_path / "music.json"
+    silent = tmp_path / "silent.wav"
+    import wave
+
+    with wave.open(str(silent), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(22050)
+        w.writeframes(np.zeros(22050 * 3, np.int16).tobytes())
+    with pytest.raises(BadInput, match="silent"):
+        with BackgroundAnalysis(silent) as pending:
+            pending.result()
+    with BackgroundAnalysis(song):
+        pass   # left before the result: the child is stopped, not waited for
+    assert multiprocessing.active_children() == []

@@ -217,6 +217,9 @@ def test_unmapped_bones_are_named_and_mapping_table_round_trips(ext, motion, tmp
     # save -> clear -> load gives the same table
     preset = tmp_path / "engine.json"
     assert bpy.ops.magicdance.bone_map_save(filepath=str(preset)) == {"FINISHED"}
+    with pytest.raises(RuntimeError, match="folder does not exist"):   # nothing written, one line
+        bpy.ops.magicdance.bone_map_save(filepath=str(tmp_path / "missing" / "engine.json"))
+    assert not (tmp_path / "missing").exists()
     saved = bone_names.load_preset(preset)
     char.magicdance_bone_map.clear()
     assert bpy.ops.magicdance.bone_map_load(filepath=str(preset)) == {"FINISHED"}

@@ -83,13 +83,17 @@ def run(args, progress) -> int:
             cons = Constraints.load(args.constraints)
         except BadInput as e:
             raise BadInput(f"--constraints: {e}") from None
-    try:
-        pipe = DancePipeline.from_pretrained(args.checkpoint, args.generator)
-    except BadInput as e:
-        if not args.checkpoint:
-            raise
-        raise BadInput(f"--checkpoint: {e}") from None
-    motion = pipe(song, style=args.style, seed=args.seed, constraints=cons, cleanup=args.cleanup,
+    from ..audio.background import BackgroundAnalysis
+
+    with BackgroundAnalysis(song) as pending:   # the song is analysed while the model loads
+        try:
+            pipe = DancePipeline.from_pretrained(args.checkpoint, args.generator)
+        except BadInput as e:
+            if not args.checkpoint:
+                raise
+            raise BadInput(f"--checkpoint: {e}") from None
+        music = pending.result(progress)
+    motion = pipe(music, style=args.style, seed=args.seed, constraints=cons, cleanup=args.cleanup,
                   progress=progress, **settings)
     save_motion(motion, out)
     print(f"wrote {out} ({motion.num_frames} frames, {motion.duration_s:.1f} s, {motion.meta.get('model')}, "
