@@ -32,7 +32,10 @@ bpy.data.objects.remove(meta)
 bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1])
 sys.stdout.flush()
 # Rigify's generation leaves bpy in a state where the interpreter hangs at exit (in bpy's
-# GlobalState destructor): leave without running exit handlers, the file is saved.
+# GlobalState destructor): leave without running exit handlers, the file is saved. Blender's
+# own per-process temp folder is what those handlers would have removed.
+import shutil
+shutil.rmtree(bpy.app.tempdir, ignore_errors=True)
 os._exit(0)
 """
 
