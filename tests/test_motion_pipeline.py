@@ -162,3 +162,30 @@ def test_song_analysed_beside_the_model_loading_gives_the_same_analysis(song, tm
     with BackgroundAnalysis(song):
         pass   # left before the result: the child is stopped, not waited for
     assert multiprocessing.active_children() == []
+
+
+def test_sampling_uses_the_cores_other_processes_leave_free(monkeypatch):
+    import os
+
+    from magicdance_core.motion import pipeline as P
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert P.sampling_threads(2) == 2            # idle 2-core machine: both cores
+    assert P.sampling_threads(1) == 1            # OMP_NUM_THREADS=1 is kept
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert P.sampling_threads(2) == 1            # another job busy: spinning threads would stall
+    monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    assert P.sampling_threads(2) == 1
+
+
+def test_the_dance_does_not_depend_on_the_thread_count(song, monkeypatch):
+    from magicdance_core.motion import pipeline as P
+
+    pipe = DancePipeline.from_pretrained()
+    dances = []
+    for n in (1, 2):
+        monkeypatch.setattr(P, "sampling_threads", lambda available, n=n: n)
+        dances.append(pipe(song, seed=3, steps=3))
+    assert np.array_equal(dances[0].poses, dances[1].poses)
+    assert np.array_equal(dances[0].trans, dances[1].trans)
