@@ -170,13 +170,28 @@ def test_sampling_uses_the_cores_other_processes_leave_free(monkeypatch):
     from magicdance_core.motion import pipeline as P
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    monkeypatch.setattr(P, "_other_running_processes", lambda: 0)
     assert P.sampling_threads(2) == 2            # idle 2-core machine: both cores
     assert P.sampling_threads(1) == 1            # OMP_NUM_THREADS=1 is kept
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    monkeypatch.setattr(P, "_other_running_processes", lambda: 1)
     assert P.sampling_threads(2) == 1            # another job busy: spinning threads would stall
-    monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    monkeypatch.setattr(P, "_other_running_processes", lambda: 6)
     assert P.sampling_threads(2) == 1
+
+
+def test_a_busy_core_is_seen_as_taken():
+    import subprocess
+    import time
+
+    from magicdance_core.motion import pipeline as P
+
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert P._other_running_processes() >= 1
+    finally:
+        spin.kill()
+        spin.wait()
 
 
 def test_the_dance_does_not_depend_on_the_thread_count(song, monkeypatch):
