@@ -170,6 +170,7 @@ def test_sampling_uses_the_cores_other_processes_leave_free(monkeypatch):
     from magicdance_core.motion import pipeline as P
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(P, "_other_running_processes", lambda: 0)
     assert P.sampling_threads(2) == 2            # idle 2-core machine: both cores
     assert P.sampling_threads(1) == 1            # OMP_NUM_THREADS=1 is kept

@@ -170,7 +170,8 @@ def sampling_threads(available: int) -> int:
     """
     import os
 
-    free = (os.cpu_count() or 1) - _other_running_processes()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    free = cores - _other_running_processes()
     return max(1, min(int(available), free))
 
 
@@ -193,7 +194,7 @@ def _other_running_processes() -> int:
         pass
     try:
         return int(round(os.getloadavg()[0]))
-    except OSError:
+    except (OSError, AttributeError):     # AttributeError: no getloadavg on Windows
         return os.cpu_count() or 1        # nothing known: one thread, the safe choice
 
 
