@@ -167,16 +167,17 @@ def test_song_analysed_beside_the_model_loading_gives_the_same_analysis(song, tm
 def test_sampling_uses_the_cores_other_processes_leave_free(monkeypatch):
     import os
 
+    from magicdance_core import cpu_load
     from magicdance_core.motion import pipeline as P
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(P, "_other_running_processes", lambda: 0)
+    monkeypatch.setattr(cpu_load, "other_running_processes", lambda: 0)
     assert P.sampling_threads(2) == 2            # idle 2-core machine: both cores
     assert P.sampling_threads(1) == 1            # OMP_NUM_THREADS=1 is kept
-    monkeypatch.setattr(P, "_other_running_processes", lambda: 1)
+    monkeypatch.setattr(cpu_load, "other_running_processes", lambda: 1)
     assert P.sampling_threads(2) == 1            # another job busy: spinning threads would stall
-    monkeypatch.setattr(P, "_other_running_processes", lambda: 6)
+    monkeypatch.setattr(cpu_load, "other_running_processes", lambda: 6)
     assert P.sampling_threads(2) == 1
 
 
@@ -184,12 +185,12 @@ def test_a_busy_core_is_seen_as_taken():
     import subprocess
     import time
 
-    from magicdance_core.motion import pipeline as P
+    from magicdance_core.cpu_load import other_running_processes
 
     spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)
-        assert P._other_running_processes() >= 1
+        assert other_running_processes() >= 1
     finally:
         spin.kill()
         spin.wait()

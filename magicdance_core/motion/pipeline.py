@@ -168,48 +168,9 @@ def sampling_threads(available: int) -> int:
     1 thread in 1.4 s; with another job running, 2 spin-waiting threads are 4-20x slower than 1.
     The dance is the same bit for bit with any count (tests/test_motion_pipeline.py).
     """
-    import os
+    from ..cpu_load import free_cores
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    free = cores - _other_running_processes()
-    return max(1, min(int(available), free))
-
-
-def _other_running_processes() -> int:
-    """Runnable processes besides this one, now (Linux: /proc/loadavg's running count, the least
-    of a few 5 ms apart, as a process busy on a core is runnable in every sample; elsewhere the
-    1-minute load average, which lags by tens of seconds)."""
-    import os
-    import time
-
-    try:
-        counts = []
-        for _ in range(5):
-            with open("/proc/loadavg") as f:
-                running = int(f.read().split()[3].split("/")[0])
-            counts.append(running - _own_running_threads())
-            time.sleep(0.005)
-        return max(0, min(counts))
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(round(os.getloadavg()[0]))
-    except (OSError, AttributeError):     # AttributeError: no getloadavg on Windows
-        return os.cpu_count() or 1        # nothing known: one thread, the safe choice
-
-
-def _own_running_threads() -> int:
-    """This process's runnable threads (the reader, and e.g. OpenMP workers still spinning)."""
-    import os
-
-    n = 0
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/stat") as f:
-                n += f.read().rpartition(")")[2].split()[0] == "R"
-        except OSError:   # the thread ended meanwhile
-            pass
-    return max(n, 1)
+    return max(1, min(int(available), free_cores()))
 
 
 class DancePipeline:
