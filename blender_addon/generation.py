@@ -48,13 +48,14 @@ def _music_path(scene) -> str:
     return info["path"]
 
 
-def generate_request(scene, style=None, seed=0, steps=0, generator=None, beat_pulse=None) -> dict:
+def generate_request(scene, style=None, seed=0, steps=0, generator=None, beat_pulse=None,
+                     snap_to_beat=False) -> dict:
     fd, out = tempfile.mkstemp(suffix=".npz", prefix="take_", dir=_tmpdir())
     os.close(fd)
     os.unlink(out)
     return {"op": "generate", "music": _music_path(scene), "out": out, "style": style or None,
             "seed": int(seed), "steps": int(steps) or None, "generator": generator or None,
-            "beat_pulse": None if beat_pulse is None else float(beat_pulse)}
+            "beat_pulse": None if beat_pulse is None else float(beat_pulse), "snap_to_beat": bool(snap_to_beat)}
 
 
 def run_inprocess(request: dict, progress=None) -> dict:
@@ -100,7 +101,7 @@ def _bone_channels(bones) -> np.ndarray:
 
 
 def regenerate_request(scene, arm, frame_start: int, frame_end: int, bones=None,
-                       style=None, seed=0, steps=0, generator=None, beat_pulse=None):
+                       style=None, seed=0, steps=0, generator=None, beat_pulse=None, snap_to_beat=False):
     """(request, plan) for regenerating [frame_start, frame_end] of the active take."""
     act = takes.active_take(arm)
     if act is None:
@@ -110,7 +111,8 @@ def regenerate_request(scene, arm, frame_start: int, frame_end: int, bones=None,
     if f1 - f0 < 1:
         raise BadInput(f"frame range {frame_start}-{frame_end} does not overlap the take ({s}-{e})")
     bones = [b for b in (bones or []) if b in skeleton.JOINT_NAMES]
-    req = generate_request(scene, style=style, seed=seed, steps=steps, generator=generator, beat_pulse=beat_pulse)
+    req = generate_request(scene, style=style, seed=seed, steps=steps, generator=generator, beat_pulse=beat_pulse,
+                           snap_to_beat=snap_to_beat)
     req["start_s"] = (f0 - scene.frame_start) / FPS
     req["end_s"] = (f1 + 1 - scene.frame_start) / FPS
     locks = takes.locked_keys(act)

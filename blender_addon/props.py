@@ -46,9 +46,13 @@ class MagicDanceSceneSettings(bpy.types.PropertyGroup):
         name="Generator", default="MODEL",
         items=[("MODEL", "Diffusion model", "The shipped EDGE-style motion diffusion model"),
                ("CHOREO", "Choreographer", "The procedural choreographer (built from hand-made moves)")])
+    snap_to_beat: BoolProperty(
+        name="Snap to the beat", default=False,
+        description="Retime the model's dance after sampling so its accents land on the beats "
+                    "(off: the model's own timing, which follows the beats through its beat guidance)")
     beat_pulse: FloatProperty(
         name="Beat pulse", default=0.5, min=0.0, max=0.9,
-        description="How much the model's dance slows into each beat and speeds up between "
+        description="With Snap to the beat: how much the dance slows into each beat and speeds up between "
                     "(0 = its accents on the beats only)")
     seed: IntProperty(name="Seed", default=0, min=0)
     steps: IntProperty(name="Steps", default=0, min=0, description="Sampling steps (0 = the model's default)")

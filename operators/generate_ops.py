@@ -56,7 +56,8 @@ class MAGICDANCE_OT_generate_dance(JobOperatorMixin, bpy.types.Operator):
         s = getattr(context.scene, "magicdance", None)
         return generation.generate_request(context.scene, style=style, seed=seed, steps=steps,
                                            generator=s.generator.lower() if s else None,
-                                           beat_pulse=s.beat_pulse if s else None)
+                                           beat_pulse=s.beat_pulse if s else None,
+                                           snap_to_beat=bool(s and s.snap_to_beat))
 
     def apply(self, context, result):
         from .. import generation
@@ -114,7 +115,8 @@ class MAGICDANCE_OT_regenerate(JobOperatorMixin, bpy.types.Operator):
         req, self._plan = generation.regenerate_request(context.scene, arm, f0, f1, bones=bones, style=style,
                                                         seed=seed, steps=s.steps if s else 0,
                                                         generator=s.generator.lower() if s else None,
-                                                        beat_pulse=s.beat_pulse if s else None)
+                                                        beat_pulse=s.beat_pulse if s else None,
+                                                        snap_to_beat=bool(s and s.snap_to_beat))
         return req
 
     def apply(self, context, result):

@@ -560,6 +560,8 @@ def test_shipped_checkpoint_dances_with_energy_and_planted_feet(tmp_path):
     j = m.joints
     body = np.linalg.norm(np.diff(j - j[:, :1], axis=0), axis=-1).mean() * 30.0   # m/s, pelvis removed
     assert body > 0.15
-    assert metrics.foot_skate_ratio(j) < 0.1
+    # near-floor feet moving > 0.5 m/s: the beat-guided dance steps faster between beats (tune songs:
+    # 8.6 % unguided, 12.7 % guided, benchmarks/motion/RESULTS.md); a sliding dance scores 30 %+
+    assert metrics.foot_skate_ratio(j) < 0.15
     assert metrics.floor_skate(j)["ratio"] <= 0.02                             # feet on the floor stay put
     assert np.abs(np.diff(j, axis=0)).max() * 30.0 < 8.0                        # no joint teleports

@@ -14,7 +14,8 @@ from magicdance_core.motion.api import generate_dance, load_model
 from magicdance_core.motion.model import DenoiserConfig
 from magicdance_core.motion.music_input import analysis_features, metrical_phase
 from magicdance_core.motion.sampler import split_windows
-from magicdance_core.motion.train import TrainConfig, TrainSettings, _speed_curve, load_dataset, train
+from magicdance_core.motion.kinematics import speed_curve as _speed_curve
+from magicdance_core.motion.train import TrainConfig, TrainSettings, load_dataset, train
 
 sys.path.insert(0, str(Path(__file__).parent))
 from motion_helpers import synthetic_windows, write_dataset  # noqa: E402

@@ -107,10 +107,14 @@ def test_presets_run_their_steps_and_say_so_in_meta(song):
     assert raw.meta["cleanup"] == "raw" and raw.meta["cleanup_steps"] == [] and raw.meta["foot_fix"] is False
     default = pipe(song, seed=1, steps=3)
     assert default.meta["cleanup"] == "default"
-    assert default.meta["cleanup_steps"] == ["beat_sync", "turn_limit", "foot_fix"]
-    assert default.meta["cleanup_settings"] == {k: pipe.sampling[k] for k in
-                                                ("beat_sync", "beat_pulse", "max_root_turn", "foot_fix")}
+    # the shipped default keeps the model's own (beat-guided) timing: no retiming step
+    assert default.meta["cleanup_steps"] == ["turn_limit", "foot_fix"]
+    assert default.meta["cleanup_settings"] == {k: pipe.sampling[k] for k in ("max_root_turn", "foot_fix")}
+    assert default.meta["beat_guidance"] == pipe.sampling["beat_guidance"] > 0
     assert np.abs(default.joints - raw.joints).max() > 1e-3
+    snapped = pipe(song, seed=1, steps=3, beat_sync=1.0)       # --snap-to-beat: retiming with the pulse
+    assert snapped.meta["cleanup_steps"] == ["beat_sync", "turn_limit", "foot_fix"]
+    assert snapped.meta["beat_pulse"] == pipe.sampling["beat_pulse"] > 0
     snap = pipe(song, seed=1, steps=3, cleanup="snap")
     assert snap.meta["beat_pulse"] == 0.0 and snap.meta["beat_sync"] == 1.0
     nosync = pipe(song, seed=1, steps=3, cleanup="nosync")

@@ -61,23 +61,30 @@ def test_generate_through_protocol_writes_motion(tmp_path):
     np.testing.assert_allclose(m.poses, ref.poses, atol=1e-6)
 
 
-def test_beat_pulse_reaches_the_model_through_the_protocol(tmp_path):
+def test_snap_to_beat_and_beat_pulse_reach_the_model_through_the_protocol(tmp_path):
     a = _analysis(seconds=8.0, bpm=90.0)
     mj = tmp_path / "music.json"
     a.to_json(mj)
     req = {"op": "generate", "music": str(mj), "seed": 2}
-    msgs = _serve(json.dumps({**req, "out": str(tmp_path / "p0.npz"), "beat_pulse": 0.0}) + "\n",
-                  json.dumps({**req, "out": str(tmp_path / "p5.npz"), "beat_pulse": 0.5}) + "\n",
-                  json.dumps({**req, "out": str(tmp_path / "bad.npz"), "beat_pulse": "lots"}) + "\n",
-                  json.dumps({**req, "out": str(tmp_path / "big.npz"), "beat_pulse": 3}) + "\n")
+    snap = {**req, "snap_to_beat": True}
+    msgs = _serve(json.dumps({**req, "out": str(tmp_path / "own.npz")}) + "\n",
+                  json.dumps({**snap, "out": str(tmp_path / "p0.npz"), "beat_pulse": 0.0}) + "\n",
+                  json.dumps({**snap, "out": str(tmp_path / "p5.npz"), "beat_pulse": 0.5}) + "\n",
+                  json.dumps({**snap, "out": str(tmp_path / "bad.npz"), "beat_pulse": "lots"}) + "\n",
+                  json.dumps({**snap, "out": str(tmp_path / "big.npz"), "beat_pulse": 3}) + "\n",
+                  json.dumps({**req, "out": str(tmp_path / "flag.npz"), "snap_to_beat": "yes"}) + "\n")
     from magicdance_core.body.motion_file import load_motion
 
     errors = [x["message"] for x in msgs if x["type"] == "error"]
-    assert len(errors) == 2 and "must be a number" in errors[0] and "'beat_pulse' must be between" in errors[1]
-    assert not (tmp_path / "bad.npz").exists() and not (tmp_path / "big.npz").exists()
-    p0, p5 = load_motion(tmp_path / "p0.npz"), load_motion(tmp_path / "p5.npz")
+    assert len(errors) == 3 and "must be a number" in errors[0] and "'beat_pulse' must be between" in errors[1]
+    assert "'snap_to_beat' must be true or false" in errors[2]
+    for bad in ("bad", "big", "flag"):
+        assert not (tmp_path / f"{bad}.npz").exists()
+    own, p0, p5 = (load_motion(tmp_path / f"{n}.npz") for n in ("own", "p0", "p5"))
+    assert own.meta["beat_sync"] == 0.0 and own.meta["beat_guidance"] > 0    # the model's own timing by default
+    assert p0.meta["beat_sync"] == p5.meta["beat_sync"] == 1.0              # retimed when asked
     assert p0.meta["beat_pulse"] == 0.0 and p5.meta["beat_pulse"] == 0.5     # the shipped model ran
-    assert np.abs(p0.poses - p5.poses).max() > 1e-3
+    assert np.abs(p0.poses - p5.poses).max() > 1e-3 and np.abs(own.poses - p0.poses).max() > 1e-3
 
 
 def test_slice_analysis_shifts_beats_and_features():

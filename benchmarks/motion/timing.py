@@ -46,7 +46,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks" / "motion"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "songs"))
 
-PRESETS = ("raw", "nosync", "default", "snap")
+# clean-up presets scored for every dance: name -> (cleanup preset, setting overrides)
+PRESETS = {"raw": ("raw", {}),                                    # the generator's output as it is
+           "default": ("default", {}),                            # what `magicdance motion` ships
+           "snap": ("snap", {}),                                  # accents snapped onto the beats
+           "snap+pulse": ("default", {"beat_sync": 1.0, "beat_pulse": 0.5})}   # the retiming shipped until a9c622e
 
 
 def half_beat_shift(beats: np.ndarray) -> np.ndarray:
@@ -178,10 +182,12 @@ def main() -> int:
         songs.append((name, a, np.asarray(lr, float)))
         print(f"{name}: {a.tempo_bpm:.1f} BPM, {len(a.beats_s)} beats (librosa {len(lr)})", flush=True)
 
-    gens = {"shipped": DancePipeline.from_pretrained(args.checkpoint)}
+    shipped = DancePipeline.from_pretrained(args.checkpoint)
+    # generator name -> (pipeline, call overrides): the shipped sampling, and its network alone
+    gens = {"shipped": (shipped, {}), "network alone (no beat guidance)": (shipped, {"beat_guidance": 0.0})}
     if args.candidate:
-        gens["candidate"] = DancePipeline.from_pretrained(args.candidate)
-    gens["choreographer"] = DancePipeline.from_pretrained(generator="choreo")
+        gens["candidate"] = (DancePipeline.from_pretrained(args.candidate), {})
+    gens["choreographer"] = (DancePipeline.from_pretrained(generator="choreo"), {})
 
     rows: dict = {}
     timings: dict = {}
@@ -194,18 +200,18 @@ def main() -> int:
             rows.setdefault(f"{row} / {preset}", {}).setdefault(name, []).append(scores(m.joints, beats, lr, bpm))
 
     def presets_of(pipe, raw, analysis):
-        out = {"raw": raw}
-        for preset in PRESETS[1:]:
-            s = pipe.check_inputs(cleanup=preset)[3]
+        out = {}
+        for row, (preset, overrides) in PRESETS.items():
+            s = pipe.check_inputs(cleanup=preset, **overrides)[3]
             chain = chain_steps.build_chain(preset, s, analysis.beats_s)
-            out[preset] = chain_steps.run_chain(raw, chain, chain_steps.Pinned.none(raw.num_frames))
+            out[row] = chain_steps.run_chain(raw, chain, chain_steps.Pinned.none(raw.num_frames))
         return out
 
     for name, a, lr in songs:
         for seed in range(args.seeds):
-            for g, pipe in gens.items():
+            for g, (pipe, overrides) in gens.items():
                 t0 = time.perf_counter()
-                raw = pipe(a, seed=seed, cleanup="raw")
+                raw = pipe(a, seed=seed, cleanup="raw", **overrides)
                 timings.setdefault(g, []).append(time.perf_counter() - t0)
                 add(g, name, presets_of(pipe, raw, a), a.beats_s, lr, a.tempo_bpm)
                 if g == "shipped" and (name, seed) in previous:
@@ -224,17 +230,16 @@ def main() -> int:
 
     styles_out = {}
     if args.corpus:
-        first = gens["shipped"]
-        classify, self_acc = style_classifier(args.corpus, first.styles)
+        classify, self_acc = style_classifier(args.corpus, shipped.styles)
         if classify is not None:
             styles_out["classifier_accuracy_on_corpus"] = self_acc
-            for g, pipe in gens.items():
+            for g, (pipe, overrides) in gens.items():
                 if g == "choreographer":
                     continue
                 hits = []
                 for name, a, _ in songs[: args.style_songs]:
                     for k, st in enumerate(pipe.styles):
-                        m = pipe(a, style=st, seed=0, cleanup="raw", choreo_guide=0.0)
+                        m = pipe(a, style=st, seed=0, cleanup="raw", choreo_guide=0.0, **overrides)
                         hits.append(classify(m.joints) == k)
                 styles_out[g] = float(np.mean(hits))
                 print(f"style accuracy {g}: {styles_out[g]:.2f}", flush=True)

@@ -32,6 +32,9 @@ def add_arguments(p) -> None:
                    help="keep the dancer within +-DEG of facing the camera (the photo has no back; default 30, 180 = off)")
     p.add_argument("--generator", choices=("model", "choreo"), default="model",
                    help="who dances: the motion diffusion model (default) or the procedural choreographer")
+    p.add_argument("--snap-to-beat", action="store_true",
+                   help="retime the dance so its accents land on the beats, with a pulse (default: the "
+                        "model's own timing, which follows the beats through its beat guidance)")
     p.add_argument("--travel-limit", type=float, default=0.15, metavar="METRES",
                    help="keep the dancer's pelvis within about this distance of where the photo's person stands "
                         "(default 0.15; 0 = off)")
@@ -54,7 +57,7 @@ def run(args, progress) -> int:
                        animator=args.animator, animator_weights=args.animator_weights,
                        animator_steps=args.steps, animator_guidance=args.guidance, face_weights=args.face_weights,
                        scene=not args.no_scene, passes=passes, landmarks=args.landmarks,
-                       crop=args.crop)
+                       crop=args.crop, snap_to_beat=args.snap_to_beat)
     res = run_dance(args.music, args.photo, args.out, opt, job_dir=args.job, progress=progress,
                     log=lambda s: print(s, file=sys.stderr))
     print(res.video)

@@ -37,18 +37,36 @@ def add_arguments(p) -> None:
     p.add_argument("--choreo-guide", type=float, default=None, metavar="S",
                    help="with --style: start from the choreographer's dance in that style noised to S "
                         "(0-1; default: the checkpoint's, 0 = the model alone)")
+    p.add_argument("--beat-guidance", type=float, default=None, metavar="G",
+                   help="while sampling, steer the dance so the body slows on the beats (0-1; default: the "
+                        "checkpoint's, 0 = the network alone); not a retiming, kept with --no-beat-sync")
+    p.add_argument("--snap-to-beat", action="store_true",
+                   help="retime the finished dance: its accents moved onto the beats, with the beat pulse "
+                        "(off by default: the model keeps time while it samples, see --beat-guidance)")
     p.add_argument("--no-beat-sync", action="store_true",
-                   help="keep the model's timing (no retiming of the dance's accents onto the beats, no pulse)")
+                   help="keep the model's timing: no retiming at all, whatever the checkpoint's settings say")
     p.add_argument("--beat-pulse", type=float, default=None, metavar="A",
-                   help="how much the dance slows into each beat and speeds up between (0-0.9; "
-                        "default: the checkpoint's, 0 = accents on the beats only)")
+                   help="with --snap-to-beat: how much the dance slows into each beat and speeds up between "
+                        "(0-0.9; default: the checkpoint's, 0 = accents on the beats only)")
 
 
 def sampling_args(args) -> dict:
     """The pipeline's call settings named on the command line (None: the checkpoint's)."""
     return {"steps": args.steps, "guidance": args.guidance, "eta": args.eta, "choreo_guide": args.choreo_guide,
-            "beat_pulse": args.beat_pulse, "beat_sync": 0.0 if args.no_beat_sync else None,
+            "beat_guidance": args.beat_guidance,
+            "beat_pulse": args.beat_pulse, "beat_sync": beat_sync_arg(args),
             "foot_fix": False if args.no_foot_fix else None}
+
+
+def beat_sync_arg(args):
+    """--snap-to-beat / --no-beat-sync as the beat_sync setting (None: the checkpoint's)."""
+    from ..errors import BadInput
+
+    if getattr(args, "snap_to_beat", False) and getattr(args, "no_beat_sync", False):
+        raise BadInput("--snap-to-beat and --no-beat-sync contradict each other; give one")
+    if getattr(args, "snap_to_beat", False):
+        return 1.0
+    return 0.0 if getattr(args, "no_beat_sync", False) else None
 
 
 def run(args, progress) -> int:

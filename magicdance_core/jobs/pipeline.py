@@ -53,6 +53,7 @@ class DanceOptions:
     passes: str = "densepose"      # "" = none; MagicAnimate's driving pass by default
     crop: bool = False             # frame the video around the person instead of the whole photo
     landmarks: Optional[str] = None  # the user's joints (photo/landmarks_file.py) instead of detection
+    snap_to_beat: bool = False     # retime the dance onto the beats (motion/beatsync.py) after sampling
 
 
 @dataclass
@@ -198,8 +199,11 @@ def motion_sampling_sha(generator: str) -> Optional[str]:
 
 def motion_limits(opt: DanceOptions) -> dict:
     """The job's facing and travel limits as the pipeline's settings (None: off)."""
-    return {"yaw_limit": 0.0 if opt.yaw_limit_deg is None else float(opt.yaw_limit_deg),
-            "travel_limit": 0.0 if opt.travel_limit_m is None else float(opt.travel_limit_m)}
+    out = {"yaw_limit": 0.0 if opt.yaw_limit_deg is None else float(opt.yaw_limit_deg),
+           "travel_limit": 0.0 if opt.travel_limit_m is None else float(opt.travel_limit_m)}
+    if opt.snap_to_beat:
+        out["beat_sync"] = 1.0
+    return out
 
 
 @functools.lru_cache(maxsize=4)
@@ -368,7 +372,8 @@ def _run_job(job: JobFolder, music: Path, photo: Path, out: Path, opt: DanceOpti
         # a new checkpoint (or its sampling settings) dances differently: part of the key
         k_motion = stage("motion", dict(music=k_music, style=opt.style, seed=opt.seed, yaw=opt.yaw_limit_deg,
                                                travel=opt.travel_limit_m, generator=opt.generator, checkpoint=ckpt_sha,
-                                               cleanup=opt.cleanup, sampling=motion_sampling_sha(opt.generator)),
+                                               cleanup=opt.cleanup, sampling=motion_sampling_sha(opt.generator),
+                                               **({"snap": True} if opt.snap_to_beat else {})),
                          ["motion.npz"], do_motion)
     from ..body.motion_file import load_motion
 

@@ -41,7 +41,7 @@ GENERATORS = ("model", "choreo")
 # The choreographer is on the beat and turns like a dancer by construction: of the chain only
 # the feet (and the job's stage limits) apply to it unless a call asks for more.
 CHOREO_SAMPLING = {**sampling_file.DEFAULTS, "smooth": 0.0}
-SAMPLER_KEYS = ("steps", "eta", "guidance", "style_guidance", "choreo_guide", "smooth", "smooth_travel")
+SAMPLER_KEYS = ("steps", "eta", "guidance", "style_guidance", "choreo_guide", "beat_guidance", "smooth", "smooth_travel")
 
 
 # ------------------------------------------------------------------------------ components
@@ -250,8 +250,8 @@ class DancePipeline:
             feats = self._choreograph(analysis, style, seed, T, progress)
         else:
             init, used["choreo_guide"] = self._initial(analysis, style, seed, T, s)
-            feats = self._sample(music_w, style_t, cons, init, seed, s, T, progress)
-            used.update(smooth=float(s["smooth"]), smooth_travel=float(s["smooth_travel"]) if s["smooth"] > 0 else 0.0)
+            feats = self._sample(music_w, style_t, cons, init, seed, s, T, progress, analysis)
+            used.update(beat_guidance=float(s["beat_guidance"]), smooth=float(s["smooth"]), smooth_travel=float(s["smooth_travel"]) if s["smooth"] > 0 else 0.0)
             feats = self._smooth(feats, s)
         # the constraints written exactly, the free frames around them blended in
         feats = apply(feats, cons)
@@ -321,7 +321,7 @@ class DancePipeline:
         return torch.from_numpy(split_windows(x, lm.cfg.seq_len)), guide
 
     # -- 4.
-    def _sample(self, music_w, style_t, cons, init, seed, s, T, progress) -> np.ndarray:
+    def _sample(self, music_w, style_t, cons, init, seed, s, T, progress, analysis=None) -> np.ndarray:
         import torch
 
         from .sampler import DDIMSampler, SamplerSettings, join_windows, split_windows
@@ -339,17 +339,37 @@ class DancePipeline:
             known_mask = torch.from_numpy(split_windows(mask.astype(np.float32), cfg.seq_len))
         settings = SamplerSettings(steps=int(s["steps"]), eta=float(s["eta"]), guidance=float(s["guidance"]),
                                    style_guidance=float(s["style_guidance"]))
+        # the guide's weight is per step at the default 10 steps: more steps, smaller steps
+        guide = self._beat_guide(analysis, float(s["beat_guidance"]) * 10.0 / settings.steps, T, known_mask)
         gen = torch.Generator().manual_seed(int(seed))
         prev = torch.get_num_threads()
         try:
             torch.set_num_threads(sampling_threads(prev))
             x = DDIMSampler(lm.model, settings).sample(music_w, style=style_t, generator=gen, known=known,
                                                        known_mask=known_mask, init=init,
-                                                       init_strength=float(s["choreo_guide"]), progress=progress)
+                                                       init_strength=float(s["choreo_guide"]), guide=guide,
+                                                       progress=progress)
         finally:
             torch.set_num_threads(prev)
         out = join_windows(lm.normalizer.unnormalize(x.numpy()), T)
         return _edge_frame(out, False) if cfg.edge_frame else out
+
+    def _beat_guide(self, analysis, weight: float, T: int, known_mask):
+        """The sampler's beat guide for this song (None when off or the song has no beats)."""
+        import torch
+
+        from .beat_guide import BeatGuide, beat_grid_frames, beat_template, steerable_channels
+        from .sampler import split_windows
+
+        beats = getattr(analysis, "beats_s", None)
+        if not weight > 0 or beats is None or len(beats) < 2:
+            return None
+        grid = beat_grid_frames(beats, getattr(analysis, "downbeats_s", None))
+        w = split_windows(beat_template(grid, T)[:, None], self.denoiser.cfg.seq_len)[..., 0]
+        free = torch.from_numpy(steerable_channels(self.denoiser.cfg.edge_frame)).view(1, 1, -1)
+        if known_mask is not None:
+            free = free * (1.0 - known_mask)
+        return BeatGuide(self.denoiser.normalizer, torch.from_numpy(np.ascontiguousarray(w)), weight, free)
 
     @staticmethod
     def _smooth(feats: np.ndarray, s: dict) -> np.ndarray:

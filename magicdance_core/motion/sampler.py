@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -115,6 +115,7 @@ class DDIMSampler:
                generator: Optional[torch.Generator] = None,
                known: Optional[torch.Tensor] = None, known_mask: Optional[torch.Tensor] = None,
                chain: bool = True, init: Optional[torch.Tensor] = None, init_strength: float = 1.0,
+               guide: Optional[Callable[[torch.Tensor, int], torch.Tensor]] = None,
                progress: Optional[ProgressFn] = None) -> torch.Tensor:
         """Denoise windows (B,W,151) in normalised units conditioned on music (B,W,F).
 
@@ -123,6 +124,8 @@ class DDIMSampler:
         (B,W,151) with ``init_strength`` s < 1: SDEdit (Meng et al. 2022) — start from
         ``init`` noised to step s·(T-1) instead of pure noise, so the result keeps
         ``init``'s coarse structure (its timing, its style) and the model redraws the rest.
+        ``guide``: (x0, t) -> x0 applied to every step's clean-motion estimate before the next noisy
+        sample is built from it (beat_guide.BeatGuide).
         """
         progress = progress or null_progress
         st = self.settings
@@ -150,6 +153,8 @@ class DDIMSampler:
         for k, ((t, t_next), w) in enumerate(zip(pairs, weights)):
             progress("motion", k / len(pairs), f"denoising step {k + 1}/{len(pairs)}")
             x0 = self._predict(x, t, cond, uncond, float(w), plain, st.style_guidance * float(w) / max(st.guidance, 1e-6))
+            if guide is not None:
+                x0 = guide(x0, t)
             if t_next < 0:
                 x = x0
             else:

@@ -44,6 +44,9 @@ OPTIONS: dict = {
     "style_guidance": Option(float, 0.0, 50.0, "--style-guidance", "extra guidance towards --style"),
     "choreo_guide": Option(float, 0.0, 1.0, "--choreo-guide",
                            "with a style: start from the choreographer's dance noised to this fraction"),
+    # RMS step (normalised units) per guided step at 10 steps; beyond ~0.5 the guide outweighs the model.
+    "beat_guidance": Option(float, 0.0, 1.0, "--beat-guidance",
+                            "steer sampling so the body slows on the beats (beat_guide.py; 0: the network alone)"),
     "smooth": Option(float, 0.0, 30.0, "--smooth", "Gaussian smoothing of the sampled numbers (frames)"),
     "smooth_travel": Option(float, 0.0, 30.0, "--smooth-travel", "extra smoothing of the pelvis's floor path"),
     # -- the clean-up chain (motion/cleanup.py); 0 switches a step off
@@ -57,6 +60,7 @@ OPTIONS: dict = {
 
 # The generic defaults: what a checkpoint without a sampling file and without these fields gets.
 DEFAULTS: dict = {"steps": 10, "eta": 1.0, "guidance": 2.0, "style_guidance": 0.0, "choreo_guide": 0.0,
+                  "beat_guidance": 0.0,
                   "smooth": 1.5, "smooth_travel": 0.0, "beat_sync": 0.0, "beat_pulse": 0.0,
                   "max_root_turn": 0.0, "yaw_limit": 0.0, "travel_limit": 0.0, "foot_fix": True}
 

@@ -37,6 +37,7 @@ import torch
 from ..errors import BadInput
 from ..fileio import PathLike, atomic_path, atomic_write_text
 from ..progress import ProgressFn, null_progress
+from .kinematics import joint_positions, speed_curve
 from .model import DanceDenoiser, DenoiserConfig, parameter_count
 from .representation import FRAME_DIM, Normalizer, arrays_to_features
 
@@ -173,15 +174,6 @@ class Losses:
 
         self.feet = list(CONTACT_JOINTS)
 
-    def _fk(self, x):
-        from ..body.fk import forward_kinematics_matrices
-        from ..body.rotations import rot6d_to_matrix
-
-        B, T, _ = x.shape
-        rot = rot6d_to_matrix(x[..., 7:].reshape(B, T, 24, 6))
-        pos, _ = forward_kinematics_matrices(rot, x[..., 4:7])
-        return pos
-
     def __call__(self, pred, target, weight=None):
         """EDGE's weighted sum; ``weight`` (B,) weights each sample (normalised to mean 1)."""
         per = lambda v: v.flatten(1).mean(dim=1)  # noqa: E731 - per-sample mean
@@ -189,33 +181,18 @@ class Losses:
         vel = per(((pred[:, 1:, 4:] - pred[:, :-1, 4:]) - (target[:, 1:, 4:] - target[:, :-1, 4:])) ** 2)
         p = self.norm.unnormalize(pred, clip=False)
         g = self.norm.unnormalize(target, clip=False)
-        jp, jg = self._fk(p), self._fk(g)
+        jp, jg = joint_positions(p), joint_positions(g)
         fk = per((jp - jg) ** 2)
         feet = jp[:, :, self.feet]
         fv = feet[:, 1:] - feet[:, :-1]
         static = (p[:, :-1, :4] > 0.95).unsqueeze(-1).to(fv.dtype)
         foot = per((fv * static) ** 2)
-        kin = per((_speed_curve(jp) - _speed_curve(jg)) ** 2) if self.kinematic > 0 else recon.detach() * 0
+        kin = per((speed_curve(jp) - speed_curve(jg)) ** 2) if self.kinematic > 0 else recon.detach() * 0
         w = torch.ones_like(recon) if weight is None else weight / weight.mean()
         parts = tuple((w * v).mean() for v in (recon, vel, fk, foot, kin))
         scale = (1.0, 1.0, 1.0, 1.0, self.kinematic)
         total = sum(lw * k * v for lw, k, v in zip(LOSS_WEIGHTS, scale, parts))
         return total, parts
-
-
-def _speed_curve(joints: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
-    """(B,T,J,3) joints -> (B,T-1) mean joint speed (m/frame) after Gaussian smoothing in time.
-
-    Smoothed first: at low noise the skip model's x0 still carries frame-to-frame noise in the
-    axes it does not model (removed at sampling by ``smooth``), which would swamp the rhythm."""
-    r = int(3 * sigma)
-    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=joints.dtype) / sigma) ** 2)
-    k = (k / k.sum()).view(1, 1, -1)
-    B, T, J, _ = joints.shape
-    x = joints.permute(0, 2, 3, 1).reshape(B * J * 3, 1, T)
-    x = torch.nn.functional.conv1d(torch.nn.functional.pad(x, (r, r), mode="replicate"), k)
-    x = x.reshape(B, J, 3, T).permute(0, 3, 1, 2)
-    return (x[:, 1:] - x[:, :-1]).norm(dim=-1).mean(dim=-1)
 
 
 def noise_level_weight(alpha_bar: torch.Tensor, sigma_data: float, cap: float) -> torch.Tensor:

@@ -49,23 +49,25 @@ def slice_analysis(a, start_s: float, end_s: float):
 def generate_motion(music, *, style: Optional[str] = None, seed: int = 0, steps: Optional[int] = None,
                     constraints=None, start_s: Optional[float] = None, end_s: Optional[float] = None,
                     generator: Optional[str] = None, beat_pulse: Optional[float] = None,
-                    cleanup: Optional[str] = None, progress=None) -> Motion:
+                    cleanup: Optional[str] = None, snap_to_beat: bool = False, progress=None) -> Motion:
     """A Motion for ``music`` (path or MusicAnalysis), optionally for a time range only, from the
     same :class:`~magicdance_core.motion.pipeline.DancePipeline` as the CLI and the dance job.
 
-    ``generator``: "model" or "choreo" (None = the model); ``beat_pulse``: None = the checkpoint's;
+    ``generator``: "model" or "choreo" (None = the model); ``snap_to_beat``: retime the dance onto
+    the beats (beat sync, with ``beat_pulse``; None = the checkpoint's pulse);
     ``cleanup``: the clean-up preset (None = "default")."""
     from ..motion.pipeline import DancePipeline
 
     pipe = DancePipeline.from_pretrained(generator=generator or "model")
     # checked before the song is analysed (one line naming the request key)
-    pipe.check_inputs(style=style, seed=seed, cleanup=cleanup, steps=steps, beat_pulse=beat_pulse,
+    beat_sync = 1.0 if snap_to_beat else None
+    pipe.check_inputs(style=style, seed=seed, cleanup=cleanup, steps=steps, beat_pulse=beat_pulse, beat_sync=beat_sync,
                       name=lambda k: f"'{k}'")
     analysis = load_analysis(music, progress=progress)
     if start_s is not None or end_s is not None:
         analysis = slice_analysis(analysis, start_s or 0.0, analysis.duration_s if end_s is None else end_s)
     return pipe(analysis, style=style, seed=int(seed), steps=steps, constraints=constraints, cleanup=cleanup,
-                beat_pulse=beat_pulse, progress=progress)
+                beat_pulse=beat_pulse, beat_sync=beat_sync, progress=progress)
 
 
 def build_constraints(reference: Motion, lock_mask: np.ndarray, joint_mask: np.ndarray, edges=(False, False),

@@ -4,7 +4,7 @@ Requests (one JSON object per line on stdin)::
 
     {"op": "generate", "music": PATH, "out": MOTION_NPZ, "style": S, "seed": N, "steps": N,
      "start_s": T0, "end_s": T1, "constraints": NPZ_OR_NULL, "generator": "model"|"choreo",
-     "cleanup": PRESET, "beat_pulse": A}
+     "cleanup": PRESET, "snap_to_beat": BOOL, "beat_pulse": A}
     {"op": "analyze", "music": PATH, "out": MUSIC_JSON}
     {"op": "passes", "motion": NPZ, "out": DIR, "passes": "densepose,iuv", "size": N, ...}
     {"op": "animate", "music": PATH, "photo": PATH, "motion": NPZ, "out": MP4, "job": DIR, ...}
@@ -138,9 +138,19 @@ def _op_generate(req: dict, progress, analysis=None) -> dict:
         constraints = build_constraints(ref, lm, jm, edges, root_mask=root)
     m = generate_motion(music if analysis is None else analysis, style=style, seed=seed, steps=steps, constraints=constraints,
                         generator=generator, beat_pulse=_optional_float(req, "beat_pulse"), cleanup=cleanup,
+                        snap_to_beat=_flag(req, "snap_to_beat"),
                         start_s=start_s, end_s=end_s, progress=progress)
     save_motion(m, out)
     return {"paths": {"motion": str(out)}}
+
+
+def _flag(req: dict, key: str) -> bool:
+    v = req.get(key, False)
+    if v is None:
+        return False
+    if not isinstance(v, bool):
+        raise BadInput(f"'{key}' must be true or false, got {v!r}")
+    return v
 
 
 def _optional_float(req: dict, key: str):

@@ -1,0 +1,164 @@
+"""Beat guidance: the sampler steers each denoising step's clean-motion estimate so the body
+slows on the song's beats and moves between them.
+
+A dance's kinematic beats are the dips of its joint-speed curve (Bailando, Li et al. 2022;
+``metrics.beats``). The network alone does not place them on the song's beats (it scores the
+same against beats shifted by half a beat, benchmarks/motion/RESULTS.md), so at every DDIM step
+the predicted x0 is moved one small gradient step down the loss
+
+    L = sum_t s(t) w(t) / sum_t s(t)
+
+with ``s`` the differentiable speed curve (``kinematics.speed_curve``: FK, smoothed) and
+``w(t) = cos(2 pi phase(t))`` the beat template (1 on a grid beat, -1 half way to the next).
+Dividing by the total speed makes L blind to how much the body moves: only *when* it moves.
+Only the upper body, the pelvis's turn and its height are steered (``steerable_channels``).
+The next step's noise is then built around the guided x0, so the network redraws a dance whose
+structure already has the beat in it — unlike beat sync (``beatsync.py``), which retimes a
+finished dance and makes any motion, a rhythmless one too, mark the beats. This is
+reconstruction guidance on x0 (as in diffusion posterior sampling / universal guidance), done
+without back-propagating through the network: the loss reads x0 only, one FK pass per step.
+
+The grid is every beat up to ``every_beat_max_bpm`` and every other beat above (the parity of
+the downbeats): the metric's speed curve is smoothed over ~5 frames, so faster single-beat dips
+would not show, and a dancer marks half time at such tempi. Frames more than two grid steps
+from a beat (breaks, intro before the first beat) get w = 0: no guidance there. Animator-pinned
+numbers are not touched either (their gradient is masked out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .kinematics import joint_positions, speed_curve
+from .representation import Normalizer
+
+EVERY_BEAT_MAX_BPM = 130.0
+# 4.5 m/s: joints faster than this are pulled back; without it the guide made hand flicks
+# (158 one-frame pops in the 15 tune songs against 3 unguided; with it 26, RESULTS.md)
+CAP_M_PER_FRAME = 0.15
+MAX_EVERY = 2
+
+
+def beat_grid_frames(beats_s, downbeats_s=None, fps: float = 30.0,
+                     every_beat_max_bpm: Optional[float] = None) -> np.ndarray:
+    """Grid beats (frames, float): every beat, or every 2nd (4th) beat while the grid is faster
+    than ``every_beat_max_bpm``, keeping the beats nearest the downbeats (else from the first)."""
+    top = EVERY_BEAT_MAX_BPM if every_beat_max_bpm is None else float(every_beat_max_bpm)
+    b = np.sort(np.asarray(beats_s if beats_s is not None else [], np.float64)) * fps
+    if len(b) < 2:
+        return b
+    bpm = 60.0 * fps / float(np.median(np.diff(b)))
+    every = 1
+    while bpm / every > top and every < MAX_EVERY:
+        every *= 2
+    if every == 1:
+        return b
+    start = 0
+    d = np.asarray(downbeats_s if downbeats_s is not None else [], np.float64) * fps
+    if len(d):
+        idx = np.abs(b[:, None] - d[None, :]).argmin(axis=0)   # the beat nearest each downbeat
+        start = int(np.bincount(idx % every, minlength=every).argmax())
+    return b[start::every]
+
+
+def beat_template(grid_frames, n_frames: int) -> np.ndarray:
+    """(n_frames,) cos(2 pi phase) of each frame in the grid (1 on a grid beat), 0 where the
+    nearest grid beat is more than two grid steps away (no beat to follow there)."""
+    g = np.asarray(grid_frames, np.float64)
+    out = np.zeros(n_frames, np.float32)
+    if len(g) < 2:
+        return out
+    step = float(np.median(np.diff(g)))
+    t = np.arange(n_frames, dtype=np.float64)
+    # beats extrapolated by one grid step at both ends, so the frames just outside have a phase
+    ext = np.concatenate([[g[0] - step], g, [g[-1] + step]])
+    count = np.interp(t, ext, np.arange(len(ext), dtype=np.float64))
+    phase = count - np.floor(count)
+    near = np.abs(t[:, None] - g[None, :]).min(axis=1) if n_frames * len(g) < 5e7 else np.zeros(n_frames)
+    gaps = np.diff(ext)
+    k = np.clip(np.searchsorted(ext, t) - 1, 0, len(gaps) - 1)
+    ok = (near <= 2 * step) & (gaps[k] <= 2.5 * step) & (t >= ext[0]) & (t <= ext[-1])
+    # a plain cosine: a narrower (von Mises) dip scored worse on the tune songs (RESULTS.md)
+    out[ok] = np.cos(2 * np.pi * phase[ok])
+    return out
+
+
+def steerable_channels(edge_frame: bool = False) -> np.ndarray:
+    """(151,) 1 for the numbers the guide may move: not the legs' rotations, not the pelvis's
+    position on the floor (x, z; x, y in EDGE's Z-up frame). The network keeps the steps and
+    the travel, so planted feet stay planted; the guide times the upper body, the pelvis's
+    turn and its height (the bounce). Steering every number instead scored lower on the tune
+    songs and slid the feet more (benchmarks/motion/RESULTS.md)."""
+    from ..body.skeleton import JOINT_NAMES
+    from .representation import FRAME_DIM, ROOT_SLICE, joint_channels
+
+    m = np.ones(FRAME_DIM, np.float32)
+    for j, name in enumerate(JOINT_NAMES):
+        if any(k in name for k in ("hip", "knee", "ankle", "foot")):
+            m[joint_channels(j)] = 0.0
+    floor = (0, 1) if edge_frame else (0, 2)
+    m[[ROOT_SLICE.start + a for a in floor]] = 0.0
+    return m
+
+
+@dataclass
+class BeatGuide:
+    """``x0 = guide(x0)`` inside the sampler; ``template`` (B,W) per window, ``free`` (B,W,151)
+    1 where the numbers may move (None: all)."""
+    normalizer: Normalizer
+    template: torch.Tensor
+    weight: float
+    free: Optional[torch.Tensor] = None
+    smooth: float = 3.0      # frames: the step is smoothed in time, a change of timing, not jitter
+    # Only the steps at diffusion time >= min_t (of 1000) are guided: there the estimate is the
+    # dance's coarse shape, and the last, low-noise steps are the network's own, which keeps
+    # the motion's speed natural (guiding them too added jitter: mean joint speed x2-5, RESULTS.md).
+    min_t: int = 300
+
+    cap: float = CAP_M_PER_FRAME
+    cap_weight: float = 100.0
+
+    def speed(self, x0: torch.Tensor) -> torch.Tensor:
+        return speed_curve(joint_positions(self.normalizer.unnormalize(x0, clip=False)))
+
+    def loss(self, x0: torch.Tensor) -> torch.Tensor:
+        """(B,) the per-window loss of the module doc (lower: speed dips nearer the beats)."""
+        j = joint_positions(self.normalizer.unnormalize(x0, clip=False))
+        s = speed_curve(j)
+        w = self.template[:, : s.shape[1]].to(s.dtype)
+        loss = (s * w).sum(dim=1) / (s.sum(dim=1) + 1e-8)
+        if self.cap_weight > 0:
+            v = (j[:, 1:] - j[:, :-1]).norm(dim=-1)            # (B,T-1,24) per joint, unsmoothed
+            loss = loss + self.cap_weight * ((v - self.cap).clamp(min=0) / self.cap).pow(2).mean(dim=(1, 2))
+        return loss
+
+    def __call__(self, x0: torch.Tensor, t: int = 0) -> torch.Tensor:
+        if not self.weight > 0 or t < self.min_t:
+            return x0
+        x0 = x0.detach()
+        with torch.enable_grad():
+            x = x0.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.loss(x).sum(), x)
+        g = _smooth_time(g, self.smooth)
+        if self.free is not None:
+            g = g * self.free.to(g.dtype)
+        # a step of RMS ``weight`` (normalised units) per window, whatever the loss's scale
+        g = g / (g.pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-12)
+        return (x0 - self.weight * g).clamp(-1.0, 1.0)
+
+
+def _smooth_time(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B,T,C) Gaussian-smoothed along T (replicate edges)."""
+    if not sigma > 0:
+        return x
+    r = int(3 * sigma)
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype) / sigma) ** 2)
+    k = (k / k.sum()).view(1, 1, -1)
+    B, T, C = x.shape
+    y = torch.nn.functional.conv1d(torch.nn.functional.pad(x.permute(0, 2, 1).reshape(B * C, 1, T), (r, r),
+                                                           mode="replicate"), k)
+    return y.reshape(B, C, T).permute(0, 2, 1)
