@@ -97,12 +97,13 @@ def _scene_with_take(installed, song, seed=3):
     return bpy.context.scene, arm
 
 
-def _reference_motion(installed, song, seed, generator="model", beat_pulse=0.5):
-    # the scene settings' defaults (props.MagicDanceSceneSettings: generator, beat_pulse)
+def _reference_motion(installed, song, seed, generator="model", beat_pulse=0.5, snap_to_beat=False):
+    # the scene settings' defaults (props.MagicDanceSceneSettings: generator, snap_to_beat, beat_pulse)
     from magicdance_core.worker.generate import generate_motion
 
     music = _mod(installed, "music")
-    return generate_motion(music.analyze(song), seed=seed, generator=generator, beat_pulse=beat_pulse)
+    return generate_motion(music.analyze(song), seed=seed, generator=generator, beat_pulse=beat_pulse,
+                           snap_to_beat=snap_to_beat)
 
 
 # ------------------------------------------------------------------ build & install
@@ -565,11 +566,18 @@ def test_generator_setting_chooses_who_dances(fresh, song):
     sc.magicdance.generator = "CHOREO"
     assert bpy.ops.magicdance.generate_dance() == {"FINISHED"}
     np.testing.assert_allclose(first_channel(), takes.motion_channels(m_choreo)[:, 0], atol=1e-6)
-    sc.magicdance.generator, sc.magicdance.beat_pulse = "MODEL", 0.0     # the Beat pulse slider reaches the model
+    # Snap to the beat retimes the model's dance, with the Beat pulse slider's pulse
+    sc.magicdance.generator, sc.magicdance.snap_to_beat, sc.magicdance.beat_pulse = "MODEL", True, 0.0
     assert bpy.ops.magicdance.generate_dance() == {"FINISHED"}
-    m_flat = _reference_motion(fresh, song, seed=5, beat_pulse=0.0)
+    m_flat = _reference_motion(fresh, song, seed=5, beat_pulse=0.0, snap_to_beat=True)
+    assert m_flat.meta["beat_sync"] == 1.0 and m_flat.meta["beat_pulse"] == 0.0
     assert np.abs(takes.motion_channels(m_flat)[:, 0] - takes.motion_channels(m_model)[:, 0]).max() > 1e-3
     np.testing.assert_allclose(first_channel(), takes.motion_channels(m_flat)[:, 0], atol=1e-6)
+    sc.magicdance.beat_pulse = 0.5
+    assert bpy.ops.magicdance.generate_dance() == {"FINISHED"}
+    m_pulse = _reference_motion(fresh, song, seed=5, beat_pulse=0.5, snap_to_beat=True)
+    np.testing.assert_allclose(first_channel(), takes.motion_channels(m_pulse)[:, 0], atol=1e-6)
+    assert np.abs(takes.motion_channels(m_pulse)[:, 0] - takes.motion_channels(m_flat)[:, 0]).max() > 1e-3
 
 
 @pytest.mark.parametrize("generator", ["MODEL", "CHOREO"])
