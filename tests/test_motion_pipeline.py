@@ -43,6 +43,8 @@ def _cli(*args):
     (["--steps", "2.5"], "--steps must be a whole number, got 2.5"),
     (["--beat-pulse", "inf"], "--beat-pulse must be a finite number, got inf"),
     (["--choreo-guide", "1.5"], "--choreo-guide must be between 0 and 1, got 1.5"),
+    (["--beat-guidance", "2"], "--beat-guidance must be between 0 and 1, got 2"),
+    (["--snap-to-beat", "--no-beat-sync"], "--snap-to-beat and --no-beat-sync contradict each other"),
     (["--style", "foo"], "--style: unknown style 'foo'"),
     (["--cleanup", "shiny"], "--cleanup: unknown clean-up preset 'shiny'; one of: default, raw"),
     (["--generator", "gan"], "--generator: unknown generator 'gan'"),

@@ -1,11 +1,13 @@
 """Does the motion model keep time by itself? (issue: "The motion model keeps time by itself")
 
 For each song of a split of ``benchmarks/songs/manifest.json`` (default: the untouched **test**
-split), the first 30 s are danced by every generator (the shipped checkpoint, optionally a
-candidate checkpoint, the choreographer) with a few seeds, and every dance is scored as it comes
-out of the generator (``raw``: sampled and smoothed, no clean-up) and after each clean-up
-preset (``nosync``: turn/yaw/travel limits and foot fix but no retiming; ``default``: with beat
-sync and pulse; ``snap``: beat sync without pulse). A control row puts rhythmless motion
+split), the first 30 s are danced by every generator (the shipped checkpoint with its shipped
+sampling, beat guidance included; the same network with beat guidance off, "network alone";
+optionally a candidate checkpoint; the choreographer) with a few seeds, and every dance is scored
+as it comes out of the generator (``raw``: sampled and smoothed, no clean-up) and after each
+clean-up (``default``: what ``magicdance motion`` ships, the turn limit and the foot fix, no
+retiming; ``snap``: accents snapped onto the beats, no pulse; ``snap+pulse``: ``--snap-to-beat``
+with the pulse, the default retiming until a9c622e). A control row puts rhythmless motion
 (smoothed noise on every joint, no beat in it) through the same presets: a figure the clean-up
 alone can produce shows up there. With ``--previous REV`` the release at that git revision dances the
 same songs and seeds with its own defaults (``previous_release.py``, in its own process) and is
@@ -17,7 +19,10 @@ clearly lower there), and against librosa's default ``beat_track`` beats (an ind
 tracker) and their half-beat shift; whether the movement tempo is the song's (or half/double);
 foot slide by the issue's definition (a foot on the floor when its joint is within 5 cm of its
 lowest height in the clip in both frames; share of those frame pairs faster than 0.3 m/s
-horizontally: ``metrics.floor_skate``). Per generator and preset: the mean and the worst song.
+horizontally: ``metrics.floor_skate``); ``metrics.foot_skate_ratio`` (feet within 5 cm of the
+skeleton's contact height moving faster than 0.5 m/s); pops (frames in which a joint moves more
+than 0.25 m, per 1000 frames); body speed relative to the pelvis (m/s; training data 0.344).
+Per generator and preset: the mean and the worst song.
 
 Style by the label (choreographer guide off): for each style, the model's raw dance on the first
 songs is classified by a nearest-centroid classifier on the training corpus's windows
@@ -84,10 +89,19 @@ def scores(joints, beats, lr_beats, song_bpm) -> dict:
 
     ba = metrics.beat_align_bailando
     mv = metrics.movement_tempo(joints)
+    step = np.linalg.norm(np.diff(joints, axis=0), axis=2)           # (T-1, 24) metres per frame
+    rel = np.linalg.norm(np.diff(joints - joints[:, :1], axis=0), axis=2)
     return {"ba": ba(joints, beats), "ba_half": ba(joints, half_beat_shift(beats)),
             "ba_librosa": ba(joints, lr_beats), "ba_librosa_half": ba(joints, half_beat_shift(lr_beats)),
             "tempo_follows": float(metrics.tempo_follows(song_bpm, mv)),
-            "floor_slide": metrics.floor_skate(joints)["ratio"]}
+            "floor_slide": metrics.floor_skate(joints)["ratio"],
+            "foot_skate": metrics.foot_skate_ratio(joints),
+            # frames in which some joint moves more than 0.25 m (7.5 m/s): a pop, per 1000 frames
+            "pops_per_1000": float((step.max(axis=1) > 0.25).mean() * 1000.0),
+            "body_speed": float(rel.mean() * 30.0)}                  # m/s, pelvis removed (data 0.344)
+
+
+HIGHER_IS_WORSE = ("ba_half", "ba_librosa_half", "floor_slide", "foot_skate", "pops_per_1000")
 
 
 def summarise(per_song: dict) -> dict:
@@ -97,14 +111,14 @@ def summarise(per_song: dict) -> dict:
     for k in keys:
         vals = np.array([v[k] for v in per_song.values()])
         out[k] = float(vals.mean())
-        worst = vals.max() if k in ("ba_half", "ba_librosa_half", "floor_slide") else vals.min()
+        worst = vals.max() if k in HIGHER_IS_WORSE else vals.min()
         out[k + "_worst"] = float(worst)
-        name = list(per_song)[int(np.argmax(vals) if k in ("ba_half", "ba_librosa_half", "floor_slide")
-                                  else np.argmin(vals))]
+        name = list(per_song)[int(np.argmax(vals) if k in HIGHER_IS_WORSE else np.argmin(vals))]
         out[k + "_worst_song"] = name
-    margin = np.array([v["ba"] - v["ba_half"] for v in per_song.values()])
-    out["ba_margin"], out["ba_margin_worst"] = float(margin.mean()), float(margin.min())
-    out["ba_margin_worst_song"] = list(per_song)[int(np.argmin(margin))]
+    for name, (a, b) in (("ba_margin", ("ba", "ba_half")), ("ba_librosa_margin", ("ba_librosa", "ba_librosa_half"))):
+        margin = np.array([v[a] - v[b] for v in per_song.values()])
+        out[name], out[name + "_worst"] = float(margin.mean()), float(margin.min())
+        out[name + "_worst_song"] = list(per_song)[int(np.argmin(margin))]
     return out
 
 
@@ -250,8 +264,9 @@ def main() -> int:
            "seconds_per_dance": {g: float(np.median(t)) for g, t in timings.items()},
            "rows": table, "style_accuracy_no_guide": styles_out}
     Path(args.out).write_text(json.dumps(out, indent=1))
-    cols = ("ba", "ba_worst", "ba_half", "ba_margin_worst", "ba_librosa", "ba_librosa_half", "tempo_follows",
-            "floor_slide", "floor_slide_worst")
+    cols = ("ba", "ba_worst", "ba_half", "ba_margin_worst", "ba_librosa", "ba_librosa_half",
+            "ba_librosa_margin_worst", "tempo_follows", "floor_slide", "floor_slide_worst", "foot_skate",
+            "pops_per_1000", "body_speed")
     print("| row | " + " | ".join(cols) + " |")
     for row, t in table.items():
         print(f"| {row} | " + " | ".join(f"{t[c]:.3f}" for c in cols) + " |")

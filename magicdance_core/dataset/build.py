@@ -87,7 +87,11 @@ def build_generated(out_dir, hours: float = 1.0, seed: int = 0, progress=None, *
                 i += 1
                 continue
             style = "waltz" if analysis.meter == 3 else str(rng.choice([s for s in styles if s != "waltz"] or styles))
-            info = {"source": "real", "file": Path(path).name, "bpm": round(float(analysis.tempo_bpm), 2)}
+            from ..fileio import sha256_file
+
+            # the sha256 lets benchmarks/motion/corpus_manifest.py prove a test song is not in here
+            info = {"source": "real", "file": Path(path).name, "sha256": sha256_file(path),
+                    "bpm": round(float(analysis.tempo_bpm), 2)}
         else:
             style = styles[int(rng.integers(len(styles)))]
             song = generate_song(style, seed=int(rng.integers(2 ** 31)), duration_s=float(rng.uniform(*song_seconds)))

@@ -122,11 +122,8 @@ class BeatGuide:
     cap: float = CAP_M_PER_FRAME
     cap_weight: float = 100.0
 
-    def speed(self, x0: torch.Tensor) -> torch.Tensor:
-        return speed_curve(joint_positions(self.normalizer.unnormalize(x0, clip=False)))
-
     def loss(self, x0: torch.Tensor) -> torch.Tensor:
-        """(B,) the per-window loss of the module doc (lower: speed dips nearer the beats)."""
+        """(B,) the loss of the module doc (lower: speed dips nearer the beats, no joint too fast)."""
         j = joint_positions(self.normalizer.unnormalize(x0, clip=False))
         s = speed_curve(j)
         w = self.template[:, : s.shape[1]].to(s.dtype)
