@@ -63,6 +63,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", help="corpus folder (index.json + shards)")
     ap.add_argument("--command", default="", help="the command that built it (recorded)")
+    ap.add_argument("--note", default="", help="a sentence recorded with it")
     ap.add_argument("--out", default=None, help="write the manifest here")
     ap.add_argument("--check", action="store_true", help="only check that no benchmark song is in the corpus")
     args = ap.parse_args()
@@ -77,6 +78,8 @@ def main() -> int:
         print("no benchmark song in the corpus" if not problems else f"{len(problems)} problem(s)")
         return 1 if problems else 0
     doc = manifest(folder, args.command)
+    if args.note:
+        doc["note"] = args.note
     doc["benchmark_songs_in_corpus"] = problems
     text = json.dumps(doc, indent=1) + "\n"
     if args.out:
