@@ -118,6 +118,10 @@ class BeatGuide:
     # dance's coarse shape, and the last, low-noise steps are the network's own, which keeps
     # the motion's speed natural (guiding them too added jitter: mean joint speed x2-5, RESULTS.md).
     min_t: int = 300
+    # The step shrinks with the noise level, (t / 999) ** fade: strongest while the dance's shape
+    # forms, fading as the network settles the detail (tune songs, fade 2 at weight 0.5 against a
+    # constant 0.3: one-frame pops 34 -> 14, body speed 0.51 -> 0.45 m/s, worst margin +0.051 -> +0.058).
+    fade: float = 2.0
 
     cap: float = CAP_M_PER_FRAME
     cap_weight: float = 100.0
@@ -143,9 +147,10 @@ class BeatGuide:
         g = _smooth_time(g, self.smooth)
         if self.free is not None:
             g = g * self.free.to(g.dtype)
-        # a step of RMS ``weight`` (normalised units) per window, whatever the loss's scale
+        # a step of RMS ``weight`` * (t/999)^fade (normalised units) per window, whatever the loss's scale
         g = g / (g.pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-12)
-        return (x0 - self.weight * g).clamp(-1.0, 1.0)
+        step = self.weight * (max(float(t), 0.0) / 999.0) ** self.fade
+        return (x0 - step * g).clamp(-1.0, 1.0)
 
 
 def _smooth_time(x: torch.Tensor, sigma: float) -> torch.Tensor:
