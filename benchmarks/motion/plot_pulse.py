@@ -45,10 +45,10 @@ def main() -> int:
         cached = Path(args.cache) / (path.stem.replace(" ", "_") + ".music.json")
         a = bench.crop(MusicAnalysis.from_json(cached) if cached.is_file() else analyze_music(path), bench.CLIP_S)
         for pulse, colour in ((0.0, "tab:blue"), (None, "tab:red")):
-            m = generate_dance(a, seed=0, beat_pulse=pulse)
+            m = generate_dance(a, seed=0, beat_sync=True, beat_pulse=pulse)   # --snap-to-beat since round 5
             sp = metrics.joint_speed(m.joints)[s0:s0 + 300] * 30.0
             ax.plot((s0 + np.arange(len(sp))) / 30.0, sp, colour,
-                    label=f"beat pulse {m.meta['beat_pulse']:g}" + (" (shipped)" if pulse is None else ""))
+                    label=f"beat pulse {m.meta['beat_pulse']:g}" + (" (the option's default)" if pulse is None else ""))
         for b in a.beats_s[(a.beats_s >= s0 / 30.0) & (a.beats_s < s0 / 30.0 + 10)]:
             ax.axvline(b, color="gray", lw=0.5)
         ax.set_title(f"{path.stem}: {a.tempo_bpm:.0f} BPM (grey: beats)")
