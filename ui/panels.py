@@ -80,7 +80,10 @@ class MAGICDANCE_PT_main(_Panel, bpy.types.Panel):
             col.prop(s, "style")
             col.prop(s, "generator")
             if s.generator == "MODEL":
-                col.prop(s, "beat_pulse")
+                col.prop(s, "snap_to_beat")
+                sub = col.row()
+                sub.active = s.snap_to_beat   # the pulse is part of the retiming
+                sub.prop(s, "beat_pulse")
             row = col.row(align=True)
             row.prop(s, "seed")
             row.prop(s, "steps")

@@ -65,6 +65,11 @@ def beat_sync_arg(args):
     if getattr(args, "snap_to_beat", False) and getattr(args, "no_beat_sync", False):
         raise BadInput("--snap-to-beat and --no-beat-sync contradict each other; give one")
     if getattr(args, "snap_to_beat", False):
+        from ..motion.cleanup import PRESETS
+
+        preset = getattr(args, "cleanup", None) or "default"
+        if "beat_sync" not in PRESETS.get(preset, ((), {}))[0]:
+            raise BadInput(f"--snap-to-beat retimes in the clean-up; --cleanup {preset} has no beat sync step")
         return 1.0
     return 0.0 if getattr(args, "no_beat_sync", False) else None
 

@@ -21,7 +21,8 @@ without back-propagating through the network: the loss reads x0 only, one FK pas
 The grid is every beat up to ``every_beat_max_bpm`` and every other beat above (the parity of
 the downbeats): the metric's speed curve is smoothed over ~5 frames, so faster single-beat dips
 would not show, and a dancer marks half time at such tempi. Frames more than two grid steps
-from a beat (breaks, intro before the first beat) get w = 0: no guidance there. Animator-pinned
+from a beat, or in a gap longer than 2.5 grid steps (breaks, the intro before the first beat), get
+w = 0, and a window with no beat in it is not steered at all. Animator-pinned
 numbers are not touched either (their gradient is masked out).
 """
 
@@ -67,7 +68,8 @@ def beat_grid_frames(beats_s, downbeats_s=None, fps: float = 30.0,
 
 def beat_template(grid_frames, n_frames: int) -> np.ndarray:
     """(n_frames,) cos(2 pi phase) of each frame in the grid (1 on a grid beat), 0 where the
-    nearest grid beat is more than two grid steps away (no beat to follow there)."""
+    nearest grid beat is more than two grid steps away or the gap between grid beats is longer than
+    2.5 grid steps (a break: no beat to follow there)."""
     g = np.asarray(grid_frames, np.float64)
     out = np.zeros(n_frames, np.float32)
     if len(g) < 2:
@@ -125,16 +127,20 @@ class BeatGuide:
 
     cap: float = CAP_M_PER_FRAME
     cap_weight: float = 100.0
+    valid: Optional[torch.Tensor] = None   # (B,W) 1 on the song's frames, 0 on padding past its end
 
     def loss(self, x0: torch.Tensor) -> torch.Tensor:
         """(B,) the loss of the module doc (lower: speed dips nearer the beats, no joint too fast)."""
         j = joint_positions(self.normalizer.unnormalize(x0, clip=False))
         s = speed_curve(j)
-        w = self.template[:, : s.shape[1]].to(s.dtype)
-        loss = (s * w).sum(dim=1) / (s.sum(dim=1) + 1e-8)
+        n = s.shape[1]
+        w = self.template[:, :n].to(s.dtype)
+        m = torch.ones_like(s) if self.valid is None else (self.valid[:, 1:n + 1] * self.valid[:, :n]).to(s.dtype)
+        loss = (s * w * m).sum(dim=1) / ((s * m).sum(dim=1) + 1e-8)
         if self.cap_weight > 0:
             v = (j[:, 1:] - j[:, :-1]).norm(dim=-1)            # (B,T-1,24) per joint, unsmoothed
-            loss = loss + self.cap_weight * ((v - self.cap).clamp(min=0) / self.cap).pow(2).mean(dim=(1, 2))
+            over = ((v - self.cap).clamp(min=0) / self.cap).pow(2) * m[..., None]
+            loss = loss + self.cap_weight * over.mean(dim=(1, 2))
         return loss
 
     def __call__(self, x0: torch.Tensor, t: int = 0) -> torch.Tensor:
@@ -147,8 +153,10 @@ class BeatGuide:
         g = _smooth_time(g, self.smooth)
         if self.free is not None:
             g = g * self.free.to(g.dtype)
-        # a step of RMS ``weight`` * (t/999)^fade (normalised units) per window, whatever the loss's scale
+        # a step of RMS ``weight`` * (t/999)^fade (normalised units) per window, whatever the loss's
+        # scale; a window with no beat in it (intro, break) is not steered at all
         g = g / (g.pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-12)
+        g = g * (self.template.abs().amax(dim=1) > 0).to(g.dtype).view(-1, 1, 1)
         step = self.weight * (max(float(t), 0.0) / 999.0) ** self.fade
         return (x0 - step * g).clamp(-1.0, 1.0)
 

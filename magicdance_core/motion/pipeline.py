@@ -250,8 +250,8 @@ class DancePipeline:
             feats = self._choreograph(analysis, style, seed, T, progress)
         else:
             init, used["choreo_guide"] = self._initial(analysis, style, seed, T, s)
-            feats = self._sample(music_w, style_t, cons, init, seed, s, T, progress, analysis)
-            used.update(beat_guidance=float(s["beat_guidance"]), smooth=float(s["smooth"]), smooth_travel=float(s["smooth_travel"]) if s["smooth"] > 0 else 0.0)
+            feats, used["beat_guidance"] = self._sample(music_w, style_t, cons, init, seed, s, T, progress, analysis)
+            used.update(smooth=float(s["smooth"]), smooth_travel=float(s["smooth_travel"]) if s["smooth"] > 0 else 0.0)
             feats = self._smooth(feats, s)
         # the constraints written exactly, the free frames around them blended in
         feats = apply(feats, cons)
@@ -339,8 +339,9 @@ class DancePipeline:
             known_mask = torch.from_numpy(split_windows(mask.astype(np.float32), cfg.seq_len))
         settings = SamplerSettings(steps=int(s["steps"]), eta=float(s["eta"]), guidance=float(s["guidance"]),
                                    style_guidance=float(s["style_guidance"]))
-        # the guide's weight is per step at the default 10 steps: more steps, smaller steps
-        guide = self._beat_guide(analysis, float(s["beat_guidance"]) * 10.0 / settings.steps, T, known_mask)
+        # the guide's weight is per step at the default 10 steps: more steps, smaller steps; fewer
+        # steps do not get bigger ones (at 2 steps a 5x step tore the dance apart)
+        guide = self._beat_guide(analysis, float(s["beat_guidance"]) * min(1.0, 10.0 / settings.steps), T, known_mask)
         gen = torch.Generator().manual_seed(int(seed))
         prev = torch.get_num_threads()
         try:
@@ -352,24 +353,40 @@ class DancePipeline:
         finally:
             torch.set_num_threads(prev)
         out = join_windows(lm.normalizer.unnormalize(x.numpy()), T)
-        return _edge_frame(out, False) if cfg.edge_frame else out
+        used = float(s["beat_guidance"]) if guide is not None else 0.0   # the meta says what acted
+        return (_edge_frame(out, False) if cfg.edge_frame else out), used
 
     def _beat_guide(self, analysis, weight: float, T: int, known_mask):
         """The sampler's beat guide for this song (None when off or the song has no beats)."""
         import torch
 
         from .beat_guide import BeatGuide, beat_grid_frames, beat_template, steerable_channels
-        from .sampler import split_windows
+        from .sampler import window_starts
 
-        beats = getattr(analysis, "beats_s", None)
-        if not weight > 0 or beats is None or len(beats) < 2:
+        from .beatsync import usable_beats
+
+        beats = usable_beats(getattr(analysis, "beats_s", None))   # finite, sorted, none repeated
+        if not weight > 0 or len(beats) < 2:
             return None
-        grid = beat_grid_frames(beats, getattr(analysis, "downbeats_s", None))
-        w = split_windows(beat_template(grid, T)[:, None], self.denoiser.cfg.seq_len)[..., 0]
+        grid = beat_grid_frames(beats, usable_beats(getattr(analysis, "downbeats_s", None)))
+        W = self.denoiser.cfg.seq_len
+        # frames past the song's end (split_windows pads the last window) are no one's business:
+        # template 0 there, and they are left out of the loss's sums
+        starts = window_starts(T, W)   # the windows split_windows cuts the music into
+
+        def windows(per_frame):         # (T,) -> (B, W), 0 past the end
+            padded = np.zeros(starts[-1] + W, np.float32)
+            padded[:T] = per_frame[:T]
+            return np.stack([padded[i:i + W] for i in starts])
+
+        template, valid = windows(beat_template(grid, T)), windows(np.ones(T, np.float32))
+        if not np.any(template):
+            return None
         free = torch.from_numpy(steerable_channels(self.denoiser.cfg.edge_frame)).view(1, 1, -1)
         if known_mask is not None:
             free = free * (1.0 - known_mask)
-        return BeatGuide(self.denoiser.normalizer, torch.from_numpy(np.ascontiguousarray(w)), weight, free)
+        return BeatGuide(self.denoiser.normalizer, torch.from_numpy(np.ascontiguousarray(template, np.float32)),
+                         weight, free, valid=torch.from_numpy(np.ascontiguousarray(valid, np.float32)))
 
     @staticmethod
     def _smooth(feats: np.ndarray, s: dict) -> np.ndarray:
