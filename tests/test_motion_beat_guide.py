@@ -91,3 +91,47 @@ def test_guided_dance_lands_on_the_beats_and_the_network_alone_does_not(click_so
     assert on[0] > 0.35 and on[0] > off[0] + 0.1          # guided: on the beat
     assert on[0] > on[1] + 0.1                            # and far more than the network alone
     assert abs(on[1] - off[1]) < 0.15                     # which does not hear the beat
+
+
+def test_few_steps_are_not_torn_apart_and_bad_beats_do_not_crash(click_song):
+    """At 2 DDIM steps the guide's step is not enlarged (it once was 5x: 2 m/s, hundreds of pops);
+    repeated or non-finite beat times (a hand-edited music.json) are cleaned, not a crash."""
+    import dataclasses
+
+    from magicdance_core.audio.analysis import analyze_music
+
+    pipe = DancePipeline.from_pretrained()
+    a = analyze_music(click_song)
+
+    def body_speed(m):
+        j = m.joints
+        return np.linalg.norm(np.diff(j - j[:, :1], axis=0), axis=-1).mean() * 30.0
+
+    guided = pipe(a, seed=0, steps=2)
+    alone = pipe(a, seed=0, steps=2, beat_guidance=0.0)
+    assert body_speed(guided) < 2.0 * body_speed(alone) + 0.1
+    step = np.linalg.norm(np.diff(guided.joints, axis=0), axis=2).max(axis=1)
+    assert (step > 0.25).mean() < 0.01                                   # under 1 % of frames pop
+    messy = dataclasses.replace(a, beats_s=np.concatenate([a.beats_s, a.beats_s[:3], [np.nan]]))
+    m = pipe(messy, seed=0, steps=3)
+    assert np.isfinite(m.joints).all() and m.meta["beat_guidance"] > 0
+    few = dataclasses.replace(a, beats_s=np.asarray([1.0]), downbeats_s=np.zeros(0))
+    assert pipe(few, seed=0, steps=3).meta["beat_guidance"] == 0.0      # no beat to follow: no guide
+
+
+def test_padding_past_the_song_and_beatless_windows_are_not_steered(click_song):
+    from magicdance_core.audio.analysis import analyze_music
+
+    pipe = DancePipeline.from_pretrained()
+    a = analyze_music(click_song)
+    T = len(a.edge35)                                                     # 12 s: windows pad past the end
+    guide = pipe._beat_guide(a, 0.5, T, None)
+    starts = list(range(0, T, 75))[: guide.template.shape[0]]
+    last = starts[-1]
+    assert guide.valid[-1, T - last:].sum() == 0 and guide.template[-1, T - last:].abs().sum() == 0
+    assert guide.valid[-1, : T - last].min() == 1
+    # a window whose template is all zero gets no step even when joints are over the speed cap
+    x0 = torch.zeros(1, 150, 151)
+    x0[0, ::2, 7:13] = 0.9                                                # a pelvis flipping every frame
+    quiet = BeatGuide(guide.normalizer, torch.zeros(1, 150), 0.5, None)
+    assert torch.equal(quiet(x0, t=999), x0)

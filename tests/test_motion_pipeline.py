@@ -45,6 +45,7 @@ def _cli(*args):
     (["--choreo-guide", "1.5"], "--choreo-guide must be between 0 and 1, got 1.5"),
     (["--beat-guidance", "2"], "--beat-guidance must be between 0 and 1, got 2"),
     (["--snap-to-beat", "--no-beat-sync"], "--snap-to-beat and --no-beat-sync contradict each other"),
+    (["--snap-to-beat", "--cleanup", "raw"], "--cleanup raw has no beat sync step"),
     (["--style", "foo"], "--style: unknown style 'foo'"),
     (["--cleanup", "shiny"], "--cleanup: unknown clean-up preset 'shiny'; one of: default, raw"),
     (["--generator", "gan"], "--generator: unknown generator 'gan'"),

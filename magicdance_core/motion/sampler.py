@@ -153,7 +153,8 @@ class DDIMSampler:
         for k, ((t, t_next), w) in enumerate(zip(pairs, weights)):
             progress("motion", k / len(pairs), f"denoising step {k + 1}/{len(pairs)}")
             x0 = self._predict(x, t, cond, uncond, float(w), plain, st.style_guidance * float(w) / max(st.guidance, 1e-6))
-            if guide is not None:
+            if guide is not None and t_next >= 0:
+                # never the last step: what it returns is the dance, and that stays the network's
                 x0 = guide(x0, t)
             if t_next < 0:
                 x = x0
