@@ -50,7 +50,7 @@ def test_resume_redoes_rows_danced_by_another_generator_or_checkpoint(tmp_path):
     is not skipped: its dance is not what this version would make."""
     from magicdance_core.fileio import sha256_file
     from magicdance_core.jobs.batch import Row, finished
-    from magicdance_core.jobs.pipeline import default_job_dir, motion_checkpoint_sha
+    from magicdance_core.jobs.pipeline import default_job_dir, motion_checkpoint_sha, motion_sampling_sha
 
     music, photo, out = EX / "song.ogg", EX / "astronaut.jpg", tmp_path / "a.mp4"
     out.write_bytes(b"video")
@@ -58,16 +58,35 @@ def test_resume_redoes_rows_danced_by_another_generator_or_checkpoint(tmp_path):
     job = default_job_dir(out)
     job.mkdir()
 
-    def write(generator, ckpt):
+    def write(generator, ckpt, sampling=None, **options):
         inputs = {"music": {"sha256": sha256_file(music)}, "photo": {"sha256": sha256_file(photo)}}
         if ckpt:
-            inputs["motion_checkpoint"] = {"sha256": ckpt}
+            inputs["motion_checkpoint"] = {"sha256": ckpt, "sampling_sha256": sampling}
         (job / "job.json").write_text(json.dumps({"status": "done", "inputs": inputs,
-                                                  "options": {"style": None, "seed": 3, "generator": generator}}))
+                                                  "options": {"style": None, "seed": 3, "generator": generator,
+                                                              **options}}))
 
-    write("model", motion_checkpoint_sha("model"))
+    write("model", motion_checkpoint_sha("model"), motion_sampling_sha("model"))
     assert finished(row)
+    write("model", motion_checkpoint_sha("model"), None)        # danced with other sampling settings
+    assert not finished(row)
+    write("model", motion_checkpoint_sha("model"), motion_sampling_sha("model"), snap_to_beat=True)
+    assert not finished(row)                                    # the row does not ask to snap to the beat
+    row.snap_to_beat = True
+    assert finished(row)
+    row.snap_to_beat = False
     write("choreo", None)
     assert not finished(row)
     write("model", "0" * 64)
     assert not finished(row)
+
+
+def test_manifest_snap_to_beat_column(tmp_path):
+    from magicdance_core.jobs.batch import read_manifest, row_options
+
+    (tmp_path / "m.csv").write_text(f"music,photo,snap_to_beat\n{EX / 'song.ogg'},{EX / 'astronaut.jpg'},yes\n"
+                                    f"{EX / 'song.ogg'},{EX / 'astronaut.jpg'},\n"
+                                    f"{EX / 'song.ogg'},{EX / 'astronaut.jpg'},maybe\n")
+    a, b, c = read_manifest(tmp_path / "m.csv")
+    assert row_options(a).snap_to_beat is True and row_options(b).snap_to_beat is False
+    assert a.error is None and b.error is None and "snap_to_beat must be true or false" in c.error

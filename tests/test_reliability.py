@@ -509,7 +509,7 @@ def test_batch_rows_stay_inside_out_and_resume_honours_size_scene_passes(tmp_pat
 
     from magicdance_core.fileio import sha256_file
     from magicdance_core.jobs.batch import finished, read_manifest
-    from magicdance_core.jobs.pipeline import DanceOptions, default_job_dir, motion_checkpoint_sha
+    from magicdance_core.jobs.pipeline import DanceOptions, default_job_dir, motion_checkpoint_sha, motion_sampling_sha
     from dataclasses import asdict
 
     (tmp_path / "m.csv").write_text(f"music,photo,out\n{EX / 'song.ogg'},{EX / 'astronaut.jpg'},../../escape.mp4\n"
@@ -527,7 +527,8 @@ def test_batch_rows_stay_inside_out_and_resume_honours_size_scene_passes(tmp_pat
     opt = DanceOptions(style=None, seed=0, size=128, scene=False, passes="")
     inputs = {"music": {"sha256": sha256_file(row.music)}, "photo": {"sha256": sha256_file(row.photo)}}
     if motion_checkpoint_sha(opt.generator):
-        inputs["motion_checkpoint"] = {"sha256": motion_checkpoint_sha(opt.generator)}
+        inputs["motion_checkpoint"] = {"sha256": motion_checkpoint_sha(opt.generator),
+                                       "sampling_sha256": motion_sampling_sha(opt.generator)}
     (job / "job.json").write_text(json.dumps({"status": "done", "inputs": inputs, "options": asdict(opt)}))
     assert finished(row, size=128)
     assert not finished(row, size=256)                 # a 128 px video is not kept when 256 is asked

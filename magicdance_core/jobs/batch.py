@@ -10,7 +10,8 @@ Ray starts, and the Ray address is tried with a time-out, so a mistake never han
 Optional columns ``animator,animator_weights,steps,guidance,face_weights`` choose the diffusion
 animator per row (``face_weights``: MagicDance's face-attention file); Ray schedules those rows
 with ``num_gpus`` (one GPU each by default) when the cluster has GPUs, so they land on GPU
-workers while CPU-animator rows stay on CPUs.
+workers while CPU-animator rows stay on CPUs. ``snap_to_beat`` (true/false) retimes that row's dance
+onto the beats (``magicdance dance --snap-to-beat``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from ..errors import BadInput
 from ..fileio import PathLike, atomic_write_text, require_file, sha256_file
 
 COLUMNS = ("music", "photo", "style", "seed", "out", "animator", "animator_weights", "steps", "guidance",
-           "face_weights")
+           "face_weights", "snap_to_beat")
+_TRUE, _FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Row:
     steps: Optional[int] = None
     guidance: Optional[float] = None
     face_weights: Optional[str] = None
+    snap_to_beat: bool = False
 
 
 def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
@@ -84,6 +87,10 @@ def read_manifest(path: PathLike, out_dir: Optional[PathLike] = None) -> list:
             row.guidance = float(r["guidance"]) if r.get("guidance") else None
         except ValueError:
             row.error = row.error or f"steps/guidance must be numbers, got {r.get('steps')!r}/{r.get('guidance')!r}"
+        snap = r.get("snap_to_beat", "").lower()
+        if snap not in _TRUE + _FALSE:
+            row.error = row.error or f"snap_to_beat must be true or false, got {r.get('snap_to_beat')!r}"
+        row.snap_to_beat = snap in _TRUE
         rows.append(row)
     if not rows:
         raise BadInput(f"manifest {p.name} has no rows")
@@ -97,12 +104,13 @@ def row_options(row: Row, size: int = 512, scene: bool = False, passes: str = ""
         passes = ",".join(p for p in (passes, "densepose") if p)   # the diffusion animator's input
     return DanceOptions(style=row.style, seed=row.seed, size=size, scene=scene, passes=passes,
                         animator=row.animator, animator_weights=row.animator_weights,
-                        animator_steps=row.steps, animator_guidance=row.guidance, face_weights=row.face_weights)
+                        animator_steps=row.steps, animator_guidance=row.guidance, face_weights=row.face_weights,
+                        snap_to_beat=row.snap_to_beat)
 
 
 # options a finished job must share with the row to be skipped (the rest do not change the video)
 RESUME_OPTIONS = ("style", "seed", "size", "scene", "passes", "generator", "animator", "animator_weights",
-                  "animator_steps", "animator_guidance", "face_weights")
+                  "animator_steps", "animator_guidance", "face_weights", "snap_to_beat")
 
 
 def finished(row: Row, size: int = 512, scene: bool = False, passes: str = "") -> bool:
@@ -110,7 +118,7 @@ def finished(row: Row, size: int = 512, scene: bool = False, passes: str = "") -
     --scene, --passes), generator and motion checkpoint, and its video exists."""
     from dataclasses import asdict
 
-    from .pipeline import default_job_dir, motion_checkpoint_sha
+    from .pipeline import default_job_dir, motion_checkpoint_sha, motion_sampling_sha
 
     out = Path(row.out)
     jf = default_job_dir(out) / "job.json"
@@ -124,7 +132,8 @@ def finished(row: Row, size: int = 512, scene: bool = False, passes: str = "") -
         same = all(have.get(k, want[k]) == want[k] for k in RESUME_OPTIONS)
         return (same and d.get("status") == "done" and d["inputs"]["music"]["sha256"] == sha256_file(row.music)
                 and d["inputs"]["photo"]["sha256"] == sha256_file(row.photo)
-                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(want["generator"]))
+                and d["inputs"].get("motion_checkpoint", {}).get("sha256") == motion_checkpoint_sha(want["generator"])
+                and d["inputs"].get("motion_checkpoint", {}).get("sampling_sha256") == motion_sampling_sha(want["generator"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 

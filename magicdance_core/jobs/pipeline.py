@@ -246,7 +246,8 @@ def _run_job(job: JobFolder, music: Path, photo: Path, out: Path, opt: DanceOpti
                   photo=dict(path=str(photo.resolve()), sha256=photo_sha))
     ckpt_sha = motion_checkpoint_sha(opt.generator)
     if ckpt_sha:
-        inputs["motion_checkpoint"] = dict(sha256=ckpt_sha)
+        # the sampling file too: same weights, other sampling settings, another dance (batch resume)
+        inputs["motion_checkpoint"] = dict(sha256=ckpt_sha, sampling_sha256=motion_sampling_sha(opt.generator))
     job.set_inputs(inputs, asdict(opt))
     job.data["status"] = "running"
     job.save()
