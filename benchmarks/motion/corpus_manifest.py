@@ -15,22 +15,16 @@ or a ``real`` song has no sha256 to compare (built before the builder recorded i
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from magicdance_core.fileio import sha256_file  # noqa: E402
+
 SONGS = ROOT / "benchmarks" / "songs" / "manifest.json"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def manifest(folder: Path, command: str = "") -> dict:
@@ -41,7 +35,7 @@ def manifest(folder: Path, command: str = "") -> dict:
             "windows": index.get("windows"), "hours": index.get("hours"), "seed": index.get("seed"),
             "song_sources": dict(Counter(s.get("source", "?") for s in songs)),
             "real_songs": [{k: s.get(k) for k in ("file", "sha256")} for s in songs if s.get("source") == "real"],
-            "files": [{"path": str(p.relative_to(folder)), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+            "files": [{"path": str(p.relative_to(folder)), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
                       for p in files]}
 
 

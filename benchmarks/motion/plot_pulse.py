@@ -1,4 +1,5 @@
-"""Joint speed of the same dances with and without the beat pulse, beats marked: pulse_speed.png.
+"""Joint speed of the same retimed dances (``--snap-to-beat``) with and without the beat pulse,
+beats marked: pulse_speed.png.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/motion/plot_pulse.py --songs /tmp/songs
 
@@ -8,56 +9,23 @@ Uses the analyses cached by run.py (--cache) or analyses the songs; 10 s of thre
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).parent))
-
-import run as bench  # noqa: E402  (this folder's benchmark: song list, crop)
+from plot_speed import plot
 
 # (song, first frame shown): the 10 s windows start where the song's beats have begun
-SHOWN = (("Beach", 450),
-         ("Coherence", 0), ("Nebula", 580))
+SHOWN = (("Beach", 450), ("Coherence", 0), ("Nebula", 580))
+VARIANTS = (("snapped, beat pulse 0", "tab:blue", {"beat_sync": 1.0, "beat_pulse": 0.0}),
+            ("snapped, beat pulse 0.5 (the option's default)", "tab:red", {"beat_sync": 1.0}))
 
 
 def main() -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from magicdance_core import metrics
-    from magicdance_core.audio.analysis import MusicAnalysis, analyze_music
-    from magicdance_core.motion.api import generate_dance
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--songs", default="/tmp/songs")
     ap.add_argument("--cache", default="/tmp/motion_bench_cache")
     ap.add_argument("--out", default=str(Path(__file__).parent / "pulse_speed.png"))
     args = ap.parse_args()
-    fig, axs = plt.subplots(len(SHOWN), 1, figsize=(14, 9))
-    for ax, (name, s0) in zip(axs, SHOWN):
-        path = next(Path(args.songs) / s for s in bench.DEFAULT_SONGS if Path(s).stem == Path(name).stem)
-        cached = Path(args.cache) / (path.stem.replace(" ", "_") + ".music.json")
-        a = bench.crop(MusicAnalysis.from_json(cached) if cached.is_file() else analyze_music(path), bench.CLIP_S)
-        for pulse, colour in ((0.0, "tab:blue"), (None, "tab:red")):
-            m = generate_dance(a, seed=0, beat_sync=True, beat_pulse=pulse)   # --snap-to-beat since round 5
-            sp = metrics.joint_speed(m.joints)[s0:s0 + 300] * 30.0
-            ax.plot((s0 + np.arange(len(sp))) / 30.0, sp, colour,
-                    label=f"beat pulse {m.meta['beat_pulse']:g}" + (" (the option's default)" if pulse is None else ""))
-        for b in a.beats_s[(a.beats_s >= s0 / 30.0) & (a.beats_s < s0 / 30.0 + 10)]:
-            ax.axvline(b, color="gray", lw=0.5)
-        ax.set_title(f"{path.stem}: {a.tempo_bpm:.0f} BPM (grey: beats)")
-        ax.set_ylabel("mean joint speed (m/s)")
-        ax.legend(loc="upper right")
-    axs[-1].set_xlabel("seconds")
-    plt.tight_layout()
-    plt.savefig(args.out, dpi=70)
-    print(args.out)
+    print(plot(SHOWN, VARIANTS, args.songs, args.cache, args.out))
     return 0
 
 
