@@ -62,16 +62,15 @@ def beat_sync_arg(args):
     """--snap-to-beat / --no-beat-sync as the beat_sync setting (None: the checkpoint's)."""
     from ..errors import BadInput
 
-    if getattr(args, "snap_to_beat", False) and getattr(args, "no_beat_sync", False):
+    if args.snap_to_beat and args.no_beat_sync:
         raise BadInput("--snap-to-beat and --no-beat-sync contradict each other; give one")
-    if getattr(args, "snap_to_beat", False):
+    if args.snap_to_beat:
         from ..motion.cleanup import PRESETS
 
-        preset = getattr(args, "cleanup", None) or "default"
-        if "beat_sync" not in PRESETS.get(preset, ((), {}))[0]:
-            raise BadInput(f"--snap-to-beat retimes in the clean-up; --cleanup {preset} has no beat sync step")
+        if "beat_sync" not in PRESETS[args.cleanup][0]:   # the preset was checked before
+            raise BadInput(f"--snap-to-beat retimes in the clean-up; --cleanup {args.cleanup} has no beat sync step")
         return 1.0
-    return 0.0 if getattr(args, "no_beat_sync", False) else None
+    return 0.0 if args.no_beat_sync else None
 
 
 def run(args, progress) -> int:

@@ -20,9 +20,9 @@ without back-propagating through the network: the loss reads x0 only, one FK pas
 
 The grid is every beat up to ``every_beat_max_bpm`` and every other beat above (the parity of
 the downbeats): the metric's speed curve is smoothed over ~5 frames, so faster single-beat dips
-would not show, and a dancer marks half time at such tempi. Frames more than two grid steps
-from a beat, or in a gap longer than 2.5 grid steps (breaks, the intro before the first beat), get
-w = 0, and a window with no beat in it is not steered at all. Animator-pinned
+would not show, and a dancer marks half time at such tempi. Frames more than one grid step
+outside the grid, or in a gap longer than 2.5 grid steps (breaks, the intro before the first beat),
+get w = 0, and a window with no beat in it is not steered at all. Animator-pinned
 numbers are not touched either (their gradient is masked out).
 """
 
@@ -34,42 +34,39 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .kinematics import joint_positions, speed_curve
-from .representation import Normalizer
+from .kinematics import joint_positions, smooth_time, speed_curve
+from .representation import LOWER_BODY, Normalizer
 
 EVERY_BEAT_MAX_BPM = 130.0
 # 4.5 m/s: joints faster than this are pulled back; without it the guide made hand flicks
 # (158 one-frame pops in the 15 tune songs against 3 unguided; with it 26, RESULTS.md)
 CAP_M_PER_FRAME = 0.15
-MAX_EVERY = 2
 
 
 def beat_grid_frames(beats_s, downbeats_s=None, fps: float = 30.0,
                      every_beat_max_bpm: Optional[float] = None) -> np.ndarray:
-    """Grid beats (frames, float): every beat, or every 2nd (4th) beat while the grid is faster
-    than ``every_beat_max_bpm``, keeping the beats nearest the downbeats (else from the first)."""
+    """Grid beats (frames, float): every beat, or every other beat above ``every_beat_max_bpm``,
+    of the parity nearest the downbeats (else from the first). Quarter time was tried and scored
+    lower (RESULTS.md)."""
     top = EVERY_BEAT_MAX_BPM if every_beat_max_bpm is None else float(every_beat_max_bpm)
     b = np.sort(np.asarray(beats_s if beats_s is not None else [], np.float64)) * fps
     if len(b) < 2:
         return b
     bpm = 60.0 * fps / float(np.median(np.diff(b)))
-    every = 1
-    while bpm / every > top and every < MAX_EVERY:
-        every *= 2
-    if every == 1:
+    if bpm <= top:
         return b
     start = 0
     d = np.asarray(downbeats_s if downbeats_s is not None else [], np.float64) * fps
     if len(d):
         idx = np.abs(b[:, None] - d[None, :]).argmin(axis=0)   # the beat nearest each downbeat
-        start = int(np.bincount(idx % every, minlength=every).argmax())
-    return b[start::every]
+        start = int(np.bincount(idx % 2, minlength=2).argmax())
+    return b[start::2]
 
 
 def beat_template(grid_frames, n_frames: int) -> np.ndarray:
-    """(n_frames,) cos(2 pi phase) of each frame in the grid (1 on a grid beat), 0 where the
-    nearest grid beat is more than two grid steps away or the gap between grid beats is longer than
-    2.5 grid steps (a break: no beat to follow there)."""
+    """(n_frames,) cos(2 pi phase) of each frame in the grid (1 on a grid beat), 0 more than one
+    grid step before the first or after the last grid beat and in gaps longer than 2.5 grid steps
+    (a break: no beat to follow there)."""
     g = np.asarray(grid_frames, np.float64)
     out = np.zeros(n_frames, np.float32)
     if len(g) < 2:
@@ -80,10 +77,10 @@ def beat_template(grid_frames, n_frames: int) -> np.ndarray:
     ext = np.concatenate([[g[0] - step], g, [g[-1] + step]])
     count = np.interp(t, ext, np.arange(len(ext), dtype=np.float64))
     phase = count - np.floor(count)
-    near = np.abs(t[:, None] - g[None, :]).min(axis=1) if n_frames * len(g) < 5e7 else np.zeros(n_frames)
     gaps = np.diff(ext)
     k = np.clip(np.searchsorted(ext, t) - 1, 0, len(gaps) - 1)
-    ok = (near <= 2 * step) & (gaps[k] <= 2.5 * step) & (t >= ext[0]) & (t <= ext[-1])
+    # inside the (extended) grid and not in a break; such a frame is within 1.25 steps of a beat
+    ok = (gaps[k] <= 2.5 * step) & (t >= ext[0]) & (t <= ext[-1])
     # a plain cosine: a narrower (von Mises) dip scored worse on the tune songs (RESULTS.md)
     out[ok] = np.cos(2 * np.pi * phase[ok])
     return out
@@ -95,13 +92,11 @@ def steerable_channels(edge_frame: bool = False) -> np.ndarray:
     the travel, so planted feet stay planted; the guide times the upper body, the pelvis's
     turn and its height (the bounce). Steering every number instead scored lower on the tune
     songs and slid the feet more (benchmarks/motion/RESULTS.md)."""
-    from ..body.skeleton import JOINT_NAMES
     from .representation import FRAME_DIM, ROOT_SLICE, joint_channels
 
     m = np.ones(FRAME_DIM, np.float32)
-    for j, name in enumerate(JOINT_NAMES):
-        if any(k in name for k in ("hip", "knee", "ankle", "foot")):
-            m[joint_channels(j)] = 0.0
+    for name in LOWER_BODY:
+        m[joint_channels(name)] = 0.0
     floor = (0, 1) if edge_frame else (0, 2)
     m[[ROOT_SLICE.start + a for a in floor]] = 0.0
     return m
@@ -150,7 +145,7 @@ class BeatGuide:
         with torch.enable_grad():
             x = x0.clone().requires_grad_(True)
             (g,) = torch.autograd.grad(self.loss(x).sum(), x)
-        g = _smooth_time(g, self.smooth)
+        g = smooth_time(g, self.smooth)
         if self.free is not None:
             g = g * self.free.to(g.dtype)
         # a step of RMS ``weight`` * (t/999)^fade (normalised units) per window, whatever the loss's
@@ -160,15 +155,3 @@ class BeatGuide:
         step = self.weight * (max(float(t), 0.0) / 999.0) ** self.fade
         return (x0 - step * g).clamp(-1.0, 1.0)
 
-
-def _smooth_time(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """(B,T,C) Gaussian-smoothed along T (replicate edges)."""
-    if not sigma > 0:
-        return x
-    r = int(3 * sigma)
-    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype) / sigma) ** 2)
-    k = (k / k.sum()).view(1, 1, -1)
-    B, T, C = x.shape
-    y = torch.nn.functional.conv1d(torch.nn.functional.pad(x.permute(0, 2, 1).reshape(B * C, 1, T), (r, r),
-                                                           mode="replicate"), k)
-    return y.reshape(B, C, T).permute(0, 2, 1)

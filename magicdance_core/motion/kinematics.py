@@ -23,16 +23,24 @@ def joint_positions(x: torch.Tensor) -> torch.Tensor:
     return pos
 
 
+def smooth_time(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B,T,...) Gaussian-smoothed along T (sigma in frames, edges replicated; 0: unchanged)."""
+    if not sigma > 0:
+        return x
+    r = int(3 * sigma)
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype) / sigma) ** 2)
+    k = (k / k.sum()).view(1, 1, -1)
+    B, T = x.shape[:2]
+    rest = x.shape[2:]
+    y = x.reshape(B, T, -1).permute(0, 2, 1).reshape(-1, 1, T)
+    y = F.conv1d(F.pad(y, (r, r), mode="replicate"), k)
+    return y.reshape(B, -1, T).permute(0, 2, 1).reshape(B, T, *rest)
+
+
 def speed_curve(joints: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
     """(B,T,J,3) joints -> (B,T-1) mean joint speed (m/frame) after Gaussian smoothing in time.
 
     Smoothed first: at low noise the skip model's x0 still carries frame-to-frame noise in the
     axes it does not model (removed at sampling by ``smooth``), which would swamp the rhythm."""
-    r = int(3 * sigma)
-    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=joints.dtype) / sigma) ** 2)
-    k = (k / k.sum()).view(1, 1, -1)
-    B, T, J, _ = joints.shape
-    x = joints.permute(0, 2, 3, 1).reshape(B * J * 3, 1, T)
-    x = F.conv1d(F.pad(x, (r, r), mode="replicate"), k)
-    x = x.reshape(B, J, 3, T).permute(0, 3, 1, 2)
+    x = smooth_time(joints, sigma)
     return (x[:, 1:] - x[:, :-1]).norm(dim=-1).mean(dim=-1)

@@ -361,7 +361,7 @@ class DancePipeline:
         import torch
 
         from .beat_guide import BeatGuide, beat_grid_frames, beat_template, steerable_channels
-        from .sampler import window_starts
+        from .sampler import split_windows
 
         from .beatsync import usable_beats
 
@@ -372,14 +372,8 @@ class DancePipeline:
         W = self.denoiser.cfg.seq_len
         # frames past the song's end (split_windows pads the last window) are no one's business:
         # template 0 there, and they are left out of the loss's sums
-        starts = window_starts(T, W)   # the windows split_windows cuts the music into
-
-        def windows(per_frame):         # (T,) -> (B, W), 0 past the end
-            padded = np.zeros(starts[-1] + W, np.float32)
-            padded[:T] = per_frame[:T]
-            return np.stack([padded[i:i + W] for i in starts])
-
-        template, valid = windows(beat_template(grid, T)), windows(np.ones(T, np.float32))
+        template = split_windows(beat_template(grid, T)[:, None], W, pad=0.0)[..., 0]
+        valid = split_windows(np.ones((T, 1), np.float32), W, pad=0.0)[..., 0]
         if not np.any(template):
             return None
         free = torch.from_numpy(steerable_channels(self.denoiser.cfg.edge_frame)).view(1, 1, -1)

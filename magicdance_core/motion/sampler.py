@@ -52,12 +52,15 @@ def window_starts(num_frames: int, window: int = WINDOW) -> list:
     return [i * half for i in range(n)]
 
 
-def split_windows(arr: np.ndarray, window: int = WINDOW) -> np.ndarray:
-    """(T,C) -> (B,window,C), padding past the end by repeating the last frame."""
+def split_windows(arr: np.ndarray, window: int = WINDOW, pad: Optional[float] = None) -> np.ndarray:
+    """(T,C) -> (B,window,C), padding past the end by repeating the last frame (or with ``pad``)."""
     starts = window_starts(len(arr), window)
     total = starts[-1] + window
     if total > len(arr):
-        arr = np.concatenate([arr, np.repeat(arr[-1:], total - len(arr), axis=0)])
+        tail = np.repeat(arr[-1:], total - len(arr), axis=0)
+        if pad is not None:
+            tail = np.full_like(tail, pad)
+        arr = np.concatenate([arr, tail])
     return np.stack([arr[s:s + window] for s in starts])
 
 
