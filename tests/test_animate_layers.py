@@ -70,8 +70,12 @@ def test_face_is_the_photos_own_pixels(astronaut):
     # control: the face through the body's texture atlas, as before
     atlas = video_metrics(list(render_frames(rig, dancer, face=False)), passes, pa, static=True)
     assert atlas.face_ssim_mean is None or atlas.face_ssim_mean < m.face_ssim_mean - 0.1
-    # the layer leaves the body following its pass
-    assert m.joint_on_part >= 0.6 and m.body_coverage >= 0.9
+    # the layer leaves the body following its pass: the joints the photo shows (her elbows and
+    # wrists are behind the helmet, so mediapipe finds them in few frames of any version) land on
+    # their parts, and the whole figure is no worse than without the face layer
+    shown = ("nose", "left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    assert all(m.joint_on_part_by_joint.get(j, 0) >= 0.8 for j in shown), m.joint_on_part_by_joint
+    assert m.joint_on_part >= atlas.joint_on_part - 0.1 and m.body_coverage >= 0.9
 
 
 def _helmet_error(frames, pa, pl):
@@ -159,3 +163,37 @@ def test_edges_show_no_dark_fringe(tmp_path):
     tex[ah:, :w, 3] = np.where(pa.mask > 0.5, 255, 0)
     before = darkening(dataclasses.replace(white, texture=tex))
     assert now < matte + 1.5 and now < 0.75 * before, (now, matte, before)
+
+
+def test_shell_edges_over_the_body_show_the_body_not_the_plate():
+    """The side view brings its legs together: the near leg's trousers (the shell, soft-edged and
+    faded where stretched) then lie over the far leg, which must show through them, not the
+    plate. Control: the same measure beside the body, where the plate must show."""
+    from magicdance_core.animate.surface import _Skin
+    from magicdance_core.body.builtin_mesh import skin
+    from magicdance_core.body.skeleton import offsets_from_joints
+    from magicdance_core.passes.raster import rasterize
+
+    pa = analyze_photo(EX / "fireman.png")
+    fit = fit_body(pa)
+    rig = build_surface_rig(pa, fit)
+    rig = dataclasses.replace(rig, background=np.zeros_like(rig.background) + np.uint8([255, 0, 255]))
+    poses = []
+    for k in np.linspace(0, 1, 5):
+        p = fit.pose.copy()
+        for j in ("left_hip", "right_hip", "left_knee", "right_knee"):
+            p[J[j]] *= 1 - k
+        poses.append(p)
+    d = dancer_from_fit(_motion(poses), fit, make_placement(pa, 512))
+    d.poses, d.trans = np.stack(poses), np.tile(fit.trans, (len(poses), 1))
+    V = skin(_Skin(rig), d.poses, d.trans, offsets_from_joints(rig.rest_joints))
+    on_body, beside = [], []
+    for f, v in zip(render_frames(rig, d), V):
+        xy, z = d.camera.project(v, return_depth=True)
+        body = (rasterize(xy, z, rig.faces[:rig.n_body_faces], d.camera.height, d.camera.width).face_id >= 0).astype(np.uint8)
+        f = f.astype(int)
+        plate = np.minimum(f[..., 0], f[..., 2]) - f[..., 1] > 40     # magenta, pure or blended in
+        on_body.append(plate[cv2.erode(body, np.ones((5, 5))) > 0].mean())
+        beside.append(plate[(cv2.dilate(body, np.ones((9, 9))) > 0) & (body == 0)].mean())
+    assert max(on_body) < 0.001, on_body
+    assert min(beside) > 0.2, beside

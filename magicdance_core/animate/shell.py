@@ -87,6 +87,7 @@ def build_shell(fit, mask: np.ndarray, raster=None, max_cells: int = 20000) -> S
     bary = raster.bary[ay, axx].astype(np.float64)
     F = body.faces[fid]
     wts = np.einsum("nk,nkj->nj", bary, body.weights[F])
+    wts = smooth_weights(wts, faces, on_body[vy.astype(int), vx.astype(int)])
     Vp = skin(body, fit.pose, fit.trans, _offsets_of(body))
     anchor = np.einsum("nk,nkc->nc", bary, Vp[F])
     za = cam.to_camera(anchor)[:, 2] + BEHIND_M
@@ -95,6 +96,28 @@ def build_shell(fit, mask: np.ndarray, raster=None, max_cells: int = 20000) -> S
     world = (pc - cam.t) @ cam.R
     rest = unskin(world, wts, fit, body)
     return Shell(rest=rest, weights=wts, photo_xy=np.stack([vx, vy], 1).astype(np.float32), faces=faces)
+
+
+SMOOTH_STEPS = 4       # neighbour averagings of the shell's weights (a few cells' reach)
+
+
+def smooth_weights(wts, faces, fixed, steps: int = SMOOTH_STEPS):
+    """The nearest-surface weights averaged over the grid's neighbours, the vertices over the body
+    kept. Where the nearest body point jumps from one part to another (between the legs of a side
+    view, under an arm) neighbouring vertices would follow different bones and the cells between
+    them shear into teeth; averaged, the cells there bend as one sheet."""
+    from scipy.sparse import coo_matrix, diags
+
+    n = len(wts)
+    i = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2], np.arange(n)])
+    j = np.concatenate([faces[:, 1], faces[:, 2], faces[:, 0], np.arange(n)])
+    adj = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)).tocsr()
+    adj = ((adj + adj.T) > 0).astype(np.float64)
+    step = diags(1.0 / np.asarray(adj.sum(1)).ravel()) @ adj
+    out = wts.copy()
+    for _ in range(steps):
+        out = np.where(fixed[:, None], wts, step @ out)
+    return out
 
 
 def unskin(world, wts, fit, body):

@@ -35,7 +35,8 @@ CHUNK = 32
 
 
 @njit(cache=True, nogil=True)
-def _texcoords(face_id, bary, faces, tc, mapx, mapy):
+def _texcoords(face_id, bary, faces, tc, vw, mapx, mapy, wmap):
+    """Per pixel: the texture pixel and the vertex weight ``vw`` (the shell's fade), barycentric."""
     H, W = face_id.shape
     for y in range(H):
         for x in range(W):
@@ -50,6 +51,7 @@ def _texcoords(face_id, bary, faces, tc, mapx, mapy):
             b2 = bary[y, x, 2]
             mapx[y, x] = tc[a, 0] * b0 + tc[b, 0] * b1 + tc[c, 0] * b2
             mapy[y, x] = tc[a, 1] * b0 + tc[b, 1] * b1 + tc[c, 1] * b2
+            wmap[y, x] = vw[a] * b0 + vw[b] * b1 + vw[c] * b2
 
 
 @dataclass
@@ -126,7 +128,11 @@ def build_surface_rig(photo, fit, tile: int = 128) -> SurfaceRig:
                       shell_vertices=len(shell.rest))
 
 
-MAX_STRETCH = 2.5      # a shell triangle stretched beyond this (its longest edge, vs the photo) is torn: dropped
+# A shell triangle stretched (its longest edge, vs the photo) beyond TORN is torn: dropped, it shows
+# the plate, as the real gap would. Between FADE and TORN it fades out, per vertex, so a torn strip
+# ends in a soft edge rather than in a row of triangular holes (the sawtooth along a side view's legs).
+FADE_STRETCH = 1.7
+TORN_STRETCH = 2.5
 
 
 def _edge_lengths(xy, faces) -> np.ndarray:
@@ -135,17 +141,25 @@ def _edge_lengths(xy, faces) -> np.ndarray:
     return np.max(np.linalg.norm(p - np.roll(p, 1, axis=1), axis=2), axis=1)
 
 
-def _unstretched(rig, xy, shell_len) -> np.ndarray:
-    """The frame's faces: the body's, and the shell's that are not torn apart. A shell cell between
+def _shell_fade(rig, xy, shell_len, vw) -> np.ndarray:
+    """The frame's faces, and each vertex's opacity in ``vw`` (1 on the body). A shell cell between
     two body parts that move apart (the gap under a pointing arm) would otherwise become a long
-    wedge of the photo's pixels; dropped, it shows the plate, as the real gap would."""
+    wedge of the photo's pixels. A shell vertex takes the stretch of its most stretched triangle;
+    triangles whose three vertices are fully faded are dropped (they would hide the body behind)."""
     shell = rig.faces[rig.n_body_faces:]
+    vw.fill(1.0)
     if not len(shell):
         return rig.faces
-    ok = _edge_lengths(xy, shell) <= MAX_STRETCH * np.maximum(shell_len, 1.0)
-    if ok.all():
+    stretch = _edge_lengths(xy, shell) / np.maximum(shell_len, 1.0)
+    if stretch.max() <= FADE_STRETCH:
         return rig.faces
-    return np.concatenate([rig.faces[:rig.n_body_faces], shell[ok]])
+    worst = np.zeros(len(vw), np.float32)
+    np.maximum.at(worst, shell, stretch[:, None].astype(np.float32))
+    fade = np.clip((TORN_STRETCH - worst) / (TORN_STRETCH - FADE_STRETCH), 0.0, 1.0)
+    n_body = len(rig.texcoords) - rig.shell_vertices
+    vw[n_body:] = fade[n_body:]
+    keep = vw[shell].max(axis=1) > 0
+    return rig.faces if keep.all() else np.concatenate([rig.faces[:rig.n_body_faces], shell[keep]])
 
 
 class _Skin:
@@ -183,10 +197,22 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
     head0 = cam.R @ rig.head_rot0[:, 2]
     limb_lut = ~np.isin(rig.face_part_lut, (0, 1, 2) + HEAD_PARTS)   # arms, hands, legs: may pass in front of the face
     tex = rig.texture
-    mapx = np.empty((H, W), np.float32)
-    mapy = np.empty((H, W), np.float32)
+    vw = np.ones(len(rig.texcoords), np.float32)
+    maps = np.empty((3, H, W), np.float32)
     kernel = np.ones((3, 3), np.float32) / 9.0
     shell_len = _edge_lengths(rig.texcoords, rig.faces[rig.n_body_faces:]) * float(A[0, 0])
+    nb = rig.n_body_faces
+
+    def look_up(r, faces):
+        """Colour (h,w,3) and alpha (h,w) of a raster: texture alpha x shell fade x a one-pixel soft edge."""
+        maps[:2].fill(-1.0)
+        maps[2].fill(0.0)
+        _texcoords(r.face_id, r.bary, faces, rig.texcoords, vw, maps[0], maps[1], maps[2])
+        col = cv2.remap(tex, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        fg = (r.face_id >= 0).astype(np.float32)
+        alpha = cv2.filter2D(fg, -1, kernel) * fg * (col[..., 3].astype(np.float32) / 255.0) * maps[2]
+        return col[..., :3].astype(np.float32), alpha[..., None]
+
     for a in range(0, T, CHUNK):
         V = skin(sk, poses[a:a + CHUNK], trans[a:a + CHUNK], offsets)
         for k in range(len(V)):
@@ -194,17 +220,20 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
             if t % 15 == 0:
                 prog(STAGE, t / T, f"frame {t}/{T}")
             xy, z = cam.project(V[k], return_depth=True)
-            faces = _unstretched(rig, xy, shell_len)
-            r = rasterize(xy, z, faces, H, W)
-            mapx.fill(-1.0)
-            mapy.fill(-1.0)
-            _texcoords(r.face_id, r.bary, faces, rig.texcoords, mapx, mapy)
-            col = cv2.remap(tex, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            fg = (r.face_id >= 0).astype(np.float32)
-            # 4. the body and shell over the plate: the texture's alpha is the photo's soft matte on
-            # the shell (opaque on the body), and the body's own silhouette gets a one-pixel soft edge
-            alpha = (cv2.filter2D(fg, -1, kernel) * fg) * (col[..., 3].astype(np.float32) / 255.0)
-            out = bg + (col[..., :3].astype(np.float32) - bg) * alpha[..., None]
+            faces = _shell_fade(rig, xy, shell_len, vw)
+            # 2.-4. body and shell rasterized apart and composited over the plate in depth order:
+            # where the shell's soft edge (or its fade) lies over a body part further back (the near
+            # leg's trousers over the far leg), that body shows through it, not the plate
+            r = rasterize(xy, z, faces[:nb], H, W)
+            rs = rasterize(xy, z, faces[nb:], H, W)
+            cb, ab = look_up(r, faces[:nb])
+            cs, as_ = look_up(rs, faces[nb:])
+            front = ((rs.depth < r.depth) & (rs.face_id >= 0))[..., None]
+            under = bg + (cs - bg) * as_
+            under += (cb - under) * ab
+            over = bg + (cb - bg) * ab
+            over += (cs - over) * as_
+            out = np.where(front, over, under)
             # 5. the layers, rigid on the body: the photo's own face while the head faces the camera
             # as it did in the photo (behind a hand or arm that comes in front), then the held object
             for lf, i0, n in layers:
