@@ -84,6 +84,28 @@ def test_two_people_largest_with_warning(tmp_path):
     assert a.mask[:, :400].sum() < 0.05 * a.mask.sum()
 
 
+def test_touching_people_the_others_stay_out_of_the_mask(tmp_path):
+    """Two people side by side, overlapping: the people mask is one blob, yet only the chosen
+    person is cut out and the other stays in the background plate."""
+    from magicdance_core.photo.analyze import _selfie_mask
+
+    a = Image.open(EX / "astronaut.jpg").convert("RGB")
+    x2 = a.width - 200
+    c = Image.new("RGB", (a.width + x2, a.height))
+    c.paste(a, (0, 0))
+    c.paste(a, (x2, 0))
+    c.save(tmp_path / "two.png")
+    pa = analyze_photo(tmp_path / "two.png")
+    assert pa.landmarks[[11, 12], 0].mean() < x2       # the left one (whole face, not cut by the right one)
+    right = np.s_[:, x2 + 140:]                          # the right one's face and trunk
+    selfie = _selfie_mask(pa.image) > 0.5
+    assert selfie[right].sum() > 0.3 * selfie.sum()    # the semantic mask holds both
+    assert pa.mask[right].sum() < 0.002 * pa.mask.sum()
+    # the other person is still there in the plate: her face as in the photo
+    face = np.s_[60:200, x2 + 200:x2 + 320]
+    assert np.abs(pa.background[face].astype(int) - pa.image[face].astype(int)).mean() < 3
+
+
 def test_cli_photo(cli, tmp_path):
     r = cli("photo", EX / "astronaut.jpg", "-o", tmp_path / "a")
     assert r.returncode == 0, r.stderr

@@ -21,6 +21,7 @@ from .inpaint import DEFAULT_METHOD, background_plate
 from .load import load_photo
 from .matte import estimate_foreground, soft_alpha
 from .occluder import find_occluder
+from .people import other_faces, own_region
 
 STAGE = "photo"
 VISIBLE = 0.5
@@ -354,7 +355,11 @@ def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
         raise BadInput("the person in PHOTO shows no shoulders: a photo facing the camera is needed")
 
     prog(STAGE, 0.5, "person mask")
-    mask = seg if user_lm is not None else _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several)
+    if user_lm is not None:
+        mask = seg
+    else:
+        others = other_faces(_face_boxes(rgb), pts, vis, VISIBLE)
+        mask = _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several, others)
     legs = all(vis[i] >= VISIBLE and 0 <= pts[i, 1] <= h for i in (L_KNEE, R_KNEE, L_ANK, R_ANK))
     half = not legs
     if half:
@@ -500,8 +505,9 @@ def _keep_torso_blobs(m, pts, vis) -> np.ndarray:
     return np.where(sel, m, 0.0).astype(np.float32)
 
 
-def _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several) -> np.ndarray:
-    """One soft mask of the chosen person, cleaned of other blobs and specks."""
+def _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several, others=()) -> np.ndarray:
+    """One soft mask of the chosen person, cleaned of other people (``others``: their face
+    boxes; photo/people.py), other blobs and specks."""
     import cv2
 
     if hint is not None:
@@ -513,6 +519,7 @@ def _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several) -> np.ndar
         m = np.maximum(seg, np.where(near, selfie, 0.0)).astype(np.float32)
     else:
         m = selfie.copy()
+    m = own_region(m, pts, vis, others, VISIBLE)
     # keep the blob(s) holding the torso; this removes other people and specks
     binary = (m > 0.5).astype(np.uint8)
     n, lab = cv2.connectedComponents(binary, connectivity=8)
