@@ -35,23 +35,76 @@ CHUNK = 32
 
 
 @njit(cache=True, nogil=True)
-def _texcoords(face_id, bary, faces, tc, vw, mapx, mapy, wmap):
-    """Per pixel: the texture pixel and the vertex weight ``vw`` (the shell's fade), barycentric."""
-    H, W = face_id.shape
+def _sample(tex, faces, tc, vw, f, b0, b1, b2, rgba):
+    """Bilinear texture colour and alpha (0..1, x the vertices' weights ``vw``) at barycentrics
+    (b0, b1, b2) of face ``f``, into ``rgba``; outside the texture it is transparent black."""
+    a = faces[f, 0]
+    b = faces[f, 1]
+    c = faces[f, 2]
+    u = tc[a, 0] * b0 + tc[b, 0] * b1 + tc[c, 0] * b2
+    v = tc[a, 1] * b0 + tc[b, 1] * b1 + tc[c, 1] * b2
+    w = vw[a] * b0 + vw[b] * b1 + vw[c] * b2
+    th, tw = tex.shape[0], tex.shape[1]
+    x0 = int(np.floor(u))
+    y0 = int(np.floor(v))
+    fx = u - x0
+    fy = v - y0
+    for k in range(4):
+        rgba[k] = 0.0
+    for dy in range(2):
+        yy = y0 + dy
+        if yy < 0 or yy >= th:
+            continue
+        wy = fy if dy else 1.0 - fy
+        for dx in range(2):
+            xx = x0 + dx
+            if xx < 0 or xx >= tw:
+                continue
+            wgt = wy * (fx if dx else 1.0 - fx)
+            for k in range(4):
+                rgba[k] += wgt * tex[yy, xx, k]
+    rgba[3] *= w / 255.0
+
+
+@njit(cache=True, nogil=True)
+def _shade(bg, tex, tc, vw, fb, bb, db, soft_b, faces_b, fs, bs, ds, soft_s, faces_s, out):
+    """The body (raster fb/bb/db) and the shell (fs/bs/ds) over the plate ``bg``, in depth order
+    per pixel: where the shell's soft edge or fade lies over a body part further back (the near
+    leg's trousers over the far leg), that body shows through it, not the plate. ``soft_*``: the
+    rasters' one-pixel soft silhouette edges. Written to ``out`` (h,w,3) float32."""
+    H, W = fb.shape
+    cb = np.zeros(4)
+    cs = np.zeros(4)
     for y in range(H):
         for x in range(W):
-            f = face_id[y, x]
-            if f < 0:
-                continue
-            a = faces[f, 0]
-            b = faces[f, 1]
-            c = faces[f, 2]
-            b0 = bary[y, x, 0]
-            b1 = bary[y, x, 1]
-            b2 = bary[y, x, 2]
-            mapx[y, x] = tc[a, 0] * b0 + tc[b, 0] * b1 + tc[c, 0] * b2
-            mapy[y, x] = tc[a, 1] * b0 + tc[b, 1] * b1 + tc[c, 1] * b2
-            wmap[y, x] = vw[a] * b0 + vw[b] * b1 + vw[c] * b2
+            o0 = bg[y, x, 0]
+            o1 = bg[y, x, 1]
+            o2 = bg[y, x, 2]
+            hb = fb[y, x] >= 0
+            hs = fs[y, x] >= 0
+            if hb:
+                _sample(tex, faces_b, tc, vw, fb[y, x], bb[y, x, 0], bb[y, x, 1], bb[y, x, 2], cb)
+                cb[3] *= soft_b[y, x]
+            if hs:
+                _sample(tex, faces_s, tc, vw, fs[y, x], bs[y, x, 0], bs[y, x, 1], bs[y, x, 2], cs)
+                cs[3] *= soft_s[y, x]
+            shell_first = not (hb and hs and ds[y, x] < db[y, x])
+            for layer in range(2):
+                if (layer == 0) == shell_first:
+                    if not hs:
+                        continue
+                    c = cs
+                else:
+                    if not hb:
+                        continue
+                    c = cb
+                al = c[3]
+                o0 += (c[0] - o0) * al
+                o1 += (c[1] - o1) * al
+                o2 += (c[2] - o2) * al
+            out[y, x, 0] = o0
+            out[y, x, 1] = o1
+            out[y, x, 2] = o2
 
 
 @dataclass
@@ -198,20 +251,14 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
     limb_lut = ~np.isin(rig.face_part_lut, (0, 1, 2) + HEAD_PARTS)   # arms, hands, legs: may pass in front of the face
     tex = rig.texture
     vw = np.ones(len(rig.texcoords), np.float32)
-    maps = np.empty((3, H, W), np.float32)
+    out = np.empty((H, W, 3), np.float32)
     kernel = np.ones((3, 3), np.float32) / 9.0
     shell_len = _edge_lengths(rig.texcoords, rig.faces[rig.n_body_faces:]) * float(A[0, 0])
     nb = rig.n_body_faces
 
-    def look_up(r, faces):
-        """Colour (h,w,3) and alpha (h,w) of a raster: texture alpha x shell fade x a one-pixel soft edge."""
-        maps[:2].fill(-1.0)
-        maps[2].fill(0.0)
-        _texcoords(r.face_id, r.bary, faces, rig.texcoords, vw, maps[0], maps[1], maps[2])
-        col = cv2.remap(tex, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    def soft_edge(r):
         fg = (r.face_id >= 0).astype(np.float32)
-        alpha = cv2.filter2D(fg, -1, kernel) * fg * (col[..., 3].astype(np.float32) / 255.0) * maps[2]
-        return col[..., :3].astype(np.float32), alpha[..., None]
+        return cv2.filter2D(fg, -1, kernel) * fg
 
     for a in range(0, T, CHUNK):
         V = skin(sk, poses[a:a + CHUNK], trans[a:a + CHUNK], offsets)
@@ -221,19 +268,13 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
                 prog(STAGE, t / T, f"frame {t}/{T}")
             xy, z = cam.project(V[k], return_depth=True)
             faces = _shell_fade(rig, xy, shell_len, vw)
-            # 2.-4. body and shell rasterized apart and composited over the plate in depth order:
-            # where the shell's soft edge (or its fade) lies over a body part further back (the near
-            # leg's trousers over the far leg), that body shows through it, not the plate
+            # 2.-4. body and shell rasterized apart, then looked up in the texture (the texture's
+            # alpha is the photo's soft matte on the shell, opaque on the body) and composited over
+            # the plate in depth order (_shade)
             r = rasterize(xy, z, faces[:nb], H, W)
             rs = rasterize(xy, z, faces[nb:], H, W)
-            cb, ab = look_up(r, faces[:nb])
-            cs, as_ = look_up(rs, faces[nb:])
-            front = ((rs.depth < r.depth) & (rs.face_id >= 0))[..., None]
-            under = bg + (cs - bg) * as_
-            under += (cb - under) * ab
-            over = bg + (cb - bg) * ab
-            over += (cs - over) * as_
-            out = np.where(front, over, under)
+            _shade(bg, tex, rig.texcoords, vw, r.face_id, r.bary, r.depth, soft_edge(r), faces[:nb],
+                   rs.face_id, rs.bary, rs.depth, soft_edge(rs), np.ascontiguousarray(faces[nb:]), out)
             # 5. the layers, rigid on the body: the photo's own face while the head faces the camera
             # as it did in the photo (behind a hand or arm that comes in front), then the held object
             for lf, i0, n in layers:
