@@ -106,6 +106,28 @@ def test_touching_people_the_others_stay_out_of_the_mask(tmp_path):
     assert np.abs(pa.background[face].astype(int) - pa.image[face].astype(int)).mean() < 3
 
 
+def test_in_a_group_the_chosen_persons_pose_mask_decides_not_the_groups_selfie_blob():
+    """A group at a table: the selfie mask is one blob of all of them and the table; the chosen
+    person's pose mask is about a fifth of it. Their mask follows their pose mask (the table in
+    front and the neighbours stay in the plate), not their Voronoi share of the blob."""
+    from magicdance_core.photo.analyze import _person_mask
+
+    h, w = 400, 1000
+    selfie = np.zeros((h, w), np.float32)
+    selfie[80:400, 0:1000] = 1.0                      # five people and the table in front of them
+    seg = np.zeros((h, w), np.float32)
+    seg[80:300, 40:180] = 1.0                         # the chosen one, down to the table's edge
+    pts, vis = np.zeros((33, 2)), np.zeros(33)
+    idx = [0, 11, 12, 23, 24, 13, 14, 15, 16]
+    pts[idx] = [(110, 110), (70, 160), (150, 160), (80, 280), (140, 280), (55, 220), (165, 220), (60, 270), (160, 270)]
+    vis[idx] = 1.0
+    others = [(x, 90, x + 60, 150) for x in (300, 480, 660, 840)]
+    m = _person_mask(None, seg, selfie, pts, vis, [None] * 5, None, True, others) > 0.5
+    assert m[320:400, 0:250].sum() == 0               # the table in front stays in the plate
+    assert m[:, 250:].sum() == 0                      # so do the neighbours
+    assert m[seg > 0.5].mean() > 0.99
+
+
 def test_cli_photo(cli, tmp_path):
     r = cli("photo", EX / "astronaut.jpg", "-o", tmp_path / "a")
     assert r.returncode == 0, r.stderr

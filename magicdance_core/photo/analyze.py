@@ -510,15 +510,18 @@ def _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several, others=())
     boxes; photo/people.py), other blobs and specks."""
     import cv2
 
+    # the selfie mask holds every person (and what they lean on); compared with pose's mask
+    # only the chosen person's share of it counts, else a group photo always takes the selfie's
+    own_selfie = own_region(selfie, pts, vis, others, VISIBLE)
     if hint is not None:
         m = hint.astype(np.float32)
-    elif seg is not None and float((seg > 0.5).sum()) > 0.3 * float((selfie > 0.5).sum()):
+    elif seg is not None and float((seg > 0.5).sum()) > 0.3 * float((own_selfie > 0.5).sum()):
         # pose's mask follows the detected body (full-body shots); the selfie mask is tuned for
         # close-ups and leaks into nearby people, so it only fills what pose's mask misses near it
         near = cv2.dilate((seg > 0.5).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
-        m = np.maximum(seg, np.where(near, selfie, 0.0)).astype(np.float32)
+        m = np.maximum(seg, np.where(near, own_selfie, 0.0)).astype(np.float32)
     else:
-        m = selfie.copy()
+        m = own_selfie.copy()
     m = own_region(m, pts, vis, others, VISIBLE)
     # keep the blob(s) holding the torso; this removes other people and specks
     binary = (m > 0.5).astype(np.uint8)
