@@ -141,3 +141,36 @@ def test_similarity_recovers_a_known_transform():
     q = s * p @ R.T + t
     A = V.similarity(p, q)
     assert np.allclose(V.apply_affine(A, p), q, atol=1e-6)
+
+
+def test_in_a_group_photo_the_dancer_is_re_detected_not_the_most_prominent_person(scene):
+    """A smaller dancer beside a larger other person who stays in the plate: mediapipe Pose on
+    the whole frame reports the larger one; with the photo's other people known, it looks around
+    the pass's body and finds the dancer. A frame without the dancer still scores low."""
+    from types import SimpleNamespace
+
+    pa, ids = scene
+    h, w = ids.shape
+    s = 0.45
+    small = cv2.resize(pa.image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    small_ids = cv2.resize(ids, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
+    small_mask = cv2.resize(pa.mask.astype(np.float32), (small.shape[1], small.shape[0])) > 0.5
+    W = small.shape[1] + w
+    frame = np.full((h, W, 3), 255, np.uint8)
+    y = h - small.shape[0]
+    frame[y:, :small.shape[1]] = small
+    frame[:, small.shape[1]:] = pa.image
+    pass_ids = np.zeros((h, W), np.int16)
+    pass_ids[y:, :small.shape[1]] = small_ids
+    mask = np.zeros((h, W), np.float32)
+    mask[y:, :small.shape[1]] = small_mask
+    photo = SimpleNamespace(image=frame, mask=mask, face_landmarks=None)
+
+    whole = V.video_metrics([frame] * 2, [pass_ids] * 2, None, static=True)
+    assert whole.joint_on_part < 0.5                     # the larger person was re-detected
+    around = V.video_metrics([frame] * 2, [pass_ids] * 2, photo, static=True)
+    assert around.joint_on_part >= 0.9 and around.body_coverage >= 0.9
+    gone = frame.copy()
+    gone[y:, :small.shape[1]] = 255                      # the dancer left, the other person stays
+    control = V.video_metrics([gone] * 2, [pass_ids] * 2, photo, static=True)
+    assert control.joint_on_part < 0.3 and control.body_coverage < 0.3

@@ -10,7 +10,9 @@ the person in the video with mediapipe (Pose, its segmentation, selfie segmentat
    wrist on the same side's lower arm or hand, the knee on that leg's upper or lower leg, the
    nose on the head, ...) lies within a small radius (``tol`` x the square root of the pass's
    body area, 4 px on a 512 px full body). A frame whose pass shows a body but where no person
-   is re-detected counts every joint whose parts the pass shows as a miss.
+   is re-detected counts every joint whose parts the pass shows as a miss. When the photo has
+   other people (who stay in the plate), Pose looks only in a box around the pass's body
+   (``AROUND_PAD``): it reports one person, and whole-frame it often picks another one.
 2. **body coverage**: share of the pass's body pixels covered by the person segmentation of the
    video frame (Pose's mask or selfie segmentation, > 0.5), averaged over frames (and the worst
    frame).
@@ -47,6 +49,7 @@ VISIBLE = 0.5
 TOL = 0.03          # joint-on-part search radius, fraction of sqrt(pass body area)
 FRAG_MIN = 0.01     # a fragment is at least this share of the main component's area
 FRAG_MIN_PX = 16
+AROUND_PAD = 0.25   # with other people in the photo, Pose looks within the pass's body box widened by this
 FACE_TURN = 0.12    # similarity residual (RMS, fraction of the eye distance) above which a face turned
 
 # DensePose parts (docs/passes.md): the person's own left/right
@@ -250,20 +253,26 @@ class _Detector:
         if self.mesh is not None:
             self.mesh.close()
 
-    def person(self, rgb: np.ndarray):
-        """(landmarks (33,2) px or None, visibility (33,) or None, person mask (h,w) bool)."""
+    def person(self, rgb: np.ndarray, box: Optional[tuple] = None):
+        """(landmarks (33,2) px or None, visibility (33,) or None, person mask (h,w) bool).
+
+        ``box`` (x0, y0, x1, y1 frame pixels): Pose looks only there. mediapipe's Pose reports one
+        person, the most prominent; with other people in the frame that is often not the dancer,
+        so the caller crops around where the dancer should be (top-down, as multi-person pose
+        estimators do). The selfie segmentation still sees the whole frame."""
         h, w = rgb.shape[:2]
         img = np.ascontiguousarray(rgb)
-        r = self.pose.process(img)
         seg = self.selfie.process(img).segmentation_mask
         mask = seg > 0.5
+        x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
+        r = self.pose.process(np.ascontiguousarray(img[y0:y1, x0:x1]))
         if r.pose_landmarks is None:
             return None, None, mask
-        lm = r.pose_landmarks.landmark
-        pts = np.array([[p.x * w, p.y * h] for p in lm])
-        vis = np.array([p.visibility for p in lm])
+        cw, ch = x1 - x0, y1 - y0
+        pts = np.array([[p.x * cw + x0, p.y * ch + y0] for p in r.pose_landmarks.landmark])
+        vis = np.array([p.visibility for p in r.pose_landmarks.landmark])
         if r.segmentation_mask is not None:
-            mask |= r.segmentation_mask > 0.5
+            mask[y0:y1, x0:x1] |= r.segmentation_mask > 0.5
         return pts, vis, mask
 
     def face(self, rgb: np.ndarray, pts: np.ndarray, vis: np.ndarray) -> Optional[np.ndarray]:
@@ -367,6 +376,18 @@ def other_people_mask(photo, detector: Optional["_Detector"] = None) -> Optional
     return others if others.any() else None
 
 
+def _around(body: np.ndarray, pad: float = AROUND_PAD) -> Optional[tuple]:
+    """Box (x0, y0, x1, y1) around the pass's body in the frame, widened by ``pad`` of its longer
+    side on every side (arms the pass shows thin, a dancer off the pass); None if no body."""
+    ys, xs = np.nonzero(body)
+    if not len(xs):
+        return None
+    h, w = body.shape
+    m = pad * max(np.ptp(xs), np.ptp(ys), 16)
+    return (int(max(0, xs.min() - m)), int(max(0, ys.min() - m)),
+            int(min(w, xs.max() + 1 + m)), int(min(h, ys.max() + 1 + m)))
+
+
 def video_metrics(video, passes, photo=None, *, every: int = 1, pass_to_video: Optional[np.ndarray] = None,
                   photo_to_video: Optional[np.ndarray] = None, tol: float = TOL, static: bool = False,
                   max_frames: Optional[int] = None, progress: Optional[ProgressFn] = None) -> VideoMetrics:
@@ -413,6 +434,11 @@ def video_metrics(video, passes, photo=None, *, every: int = 1, pass_to_video: O
 
     det = _Detector(static=static, faces=photo is not None and photo.face_landmarks is not None)
     others_photo = other_people_mask(photo, det) if photo is not None else None
+    if others_photo is not None and not static:
+        # Pose then looks in a box that moves with the dancer: its tracking across frames would
+        # follow the box's coordinates, not the person, so every frame is detected on its own.
+        det.close()
+        det = _Detector(static=True, faces=photo.face_landmarks is not None)
     cover, frags, hits_pf, ssim_pf, found = [], [], [], [], []
     by_joint = {j: [0, 0] for j in JOINT_PARTS}
     n_checked = n_detected = n_face_found = 0
@@ -440,7 +466,8 @@ def video_metrics(video, passes, photo=None, *, every: int = 1, pass_to_video: O
                     A_fv = (np.asarray(photo_to_video, float) if photo_to_video is not None
                             else letterbox_affine(ph_w, ph_h, vw, vh))
                     others = warp_to(others_photo.astype(np.uint8), A_fv, (vw, vh), nearest=True) > 0
-            pts, vis, person = det.person(rgb)
+            body_v = warp_to((ids > 0).astype(np.uint8), A_pv, (vw, vh), nearest=True) > 0
+            pts, vis, person = det.person(rgb, _around(body_v) if others is not None else None)
             n_checked += 1
             n_detected += pts is not None
             # 1. joints on parts (in pass pixels)
@@ -453,7 +480,6 @@ def video_metrics(video, passes, photo=None, *, every: int = 1, pass_to_video: O
             person_p = warp_to(person.astype(np.uint8), A_vp, (pw, ph), nearest=True) > 0
             cover.append(body_coverage(ids, person_p, inside))
             # 3. fragments (in video pixels)
-            body_v = warp_to((ids > 0).astype(np.uint8), A_pv, (vw, vh), nearest=True) > 0
             frags.append(detached_fragments(person, body_v, others))
             # 4. face
             s = None
