@@ -21,7 +21,7 @@ from .inpaint import DEFAULT_METHOD, background_plate
 from .load import load_photo
 from .matte import estimate_foreground, soft_alpha
 from .occluder import find_occluder
-from .people import other_faces, own_region
+from .people import nearer_chosen, other_faces
 
 STAGE = "photo"
 VISIBLE = 0.5
@@ -512,17 +512,20 @@ def _person_mask(hint, seg, selfie, pts, vis, blobs, labels, several, others=())
 
     # the selfie mask holds every person (and what they lean on); compared with pose's mask
     # only the chosen person's share of it counts, else a group photo always takes the selfie's
-    own_selfie = own_region(selfie, pts, vis, others, VISIBLE)
+    mine = nearer_chosen(selfie.shape, pts, vis, others, VISIBLE)
+    if mine is not None:
+        selfie = np.where(mine, selfie, 0.0).astype(np.float32)
     if hint is not None:
         m = hint.astype(np.float32)
-    elif seg is not None and float((seg > 0.5).sum()) > 0.3 * float((own_selfie > 0.5).sum()):
+    elif seg is not None and float((seg > 0.5).sum()) > 0.3 * float((selfie > 0.5).sum()):
         # pose's mask follows the detected body (full-body shots); the selfie mask is tuned for
         # close-ups and leaks into nearby people, so it only fills what pose's mask misses near it
         near = cv2.dilate((seg > 0.5).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
-        m = np.maximum(seg, np.where(near, own_selfie, 0.0)).astype(np.float32)
+        m = np.maximum(seg, np.where(near, selfie, 0.0)).astype(np.float32)
     else:
-        m = own_selfie.copy()
-    m = own_region(m, pts, vis, others, VISIBLE)
+        m = selfie.copy()
+    if mine is not None:   # pose's mask and a cutout's alpha may reach into the others too
+        m = np.where(mine, m, 0.0).astype(np.float32)
     # keep the blob(s) holding the torso; this removes other people and specks
     binary = (m > 0.5).astype(np.uint8)
     n, lab = cv2.connectedComponents(binary, connectivity=8)

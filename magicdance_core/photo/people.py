@@ -51,18 +51,18 @@ def _draw_bones(shape, pts, vis, visible) -> np.ndarray:
     return seed > 0
 
 
-def own_region(mask: np.ndarray, pts, vis, others, visible: float = 0.5) -> np.ndarray:
-    """``mask`` with the pixels nearer another person (``others``: their face boxes) than the
-    chosen one's bones set to 0."""
+def nearer_chosen(shape, pts, vis, others, visible: float = 0.5):
+    """(h,w) bool: the pixels nearer the chosen person's bones than another person (``others``:
+    their face boxes); None when there is nothing to split (no others, no bones)."""
     import cv2
     from scipy.ndimage import distance_transform_edt
 
     if not others:
-        return mask
-    h, w = mask.shape
+        return None
+    h, w = shape
     me = _draw_bones((h, w), pts, vis, visible)
     if not me.any():
-        return mask
+        return None
     them = np.zeros((h, w), np.uint8)
     for x0, y0, x1, y1 in others:
         fw, fh = x1 - x0, y1 - y0
@@ -72,7 +72,6 @@ def own_region(mask: np.ndarray, pts, vis, others, visible: float = 0.5) -> np.n
         cv2.line(them, (int(cx - SHOULDER_FACES * fw), int(sy)), (int(cx + SHOULDER_FACES * fw), int(sy)), 1, 3)
     them = (them > 0) & ~me
     if not them.any():
-        return mask
-    d_me = distance_transform_edt(~me)
-    d_them = distance_transform_edt(~them)
-    return np.where(d_me <= d_them, mask, 0.0).astype(np.float32)
+        return None
+    return distance_transform_edt(~me) <= distance_transform_edt(~them)
+
