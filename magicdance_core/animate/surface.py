@@ -67,11 +67,12 @@ def _sample(tex, faces, tc, vw, f, b0, b1, b2, rgba):
 
 
 @njit(cache=True, nogil=True)
-def _shade(bg, tex, tc, vw, fb, bb, db, soft_b, faces_b, fs, bs, ds, soft_s, faces_s, out):
+def _shade(bg, tex, tc, vw, fb, bb, db, soft_b, faces_b, fs, bs, ds, soft_s, faces_s, vs, occ, out):
     """The body (raster fb/bb/db) and the shell (fs/bs/ds) over the plate ``bg``, in depth order
     per pixel: where the shell's soft edge or fade lies over a body part further back (the near
     leg's trousers over the far leg), that body shows through it, not the plate. ``soft_*``: the
-    rasters' one-pixel soft silhouette edges. Written to ``out`` (h,w,3) float32."""
+    rasters' one-pixel soft silhouette edges. Colours are scaled by the vertices' shading ``vs``
+    (interpolated), the body's also by the pixel's occlusion ``occ``. Written to ``out`` (h,w,3) float32."""
     H, W = fb.shape
     cb = np.zeros(4)
     cs = np.zeros(4)
@@ -83,10 +84,24 @@ def _shade(bg, tex, tc, vw, fb, bb, db, soft_b, faces_b, fs, bs, ds, soft_s, fac
             hb = fb[y, x] >= 0
             hs = fs[y, x] >= 0
             if hb:
-                _sample(tex, faces_b, tc, vw, fb[y, x], bb[y, x, 0], bb[y, x, 1], bb[y, x, 2], cb)
+                f = fb[y, x]
+                b0 = bb[y, x, 0]
+                b1 = bb[y, x, 1]
+                b2 = bb[y, x, 2]
+                _sample(tex, faces_b, tc, vw, f, b0, b1, b2, cb)
+                lit = (vs[faces_b[f, 0]] * b0 + vs[faces_b[f, 1]] * b1 + vs[faces_b[f, 2]] * b2) * occ[y, x]
+                for k in range(3):
+                    cb[k] = min(cb[k] * lit, 255.0)
                 cb[3] *= soft_b[y, x]
             if hs:
-                _sample(tex, faces_s, tc, vw, fs[y, x], bs[y, x, 0], bs[y, x, 1], bs[y, x, 2], cs)
+                f = fs[y, x]
+                b0 = bs[y, x, 0]
+                b1 = bs[y, x, 1]
+                b2 = bs[y, x, 2]
+                _sample(tex, faces_s, tc, vw, f, b0, b1, b2, cs)
+                lit = vs[faces_s[f, 0]] * b0 + vs[faces_s[f, 1]] * b1 + vs[faces_s[f, 2]] * b2
+                for k in range(3):
+                    cs[k] = min(cs[k] * lit, 255.0)
                 cs[3] *= soft_s[y, x]
             shell_first = not (hb and hs and ds[y, x] < db[y, x])
             for layer in range(2):
@@ -123,6 +138,16 @@ class SurfaceRig:
     head_rot0: np.ndarray       # (3,3) the head's global rotation in the photo
     atlas_seen: float           # share of the body's surface the photo shows
     shell_vertices: int = 0
+    # shading (shading.py): coincident-vertex groups of the body, how squarely each body vertex
+    # faced the camera in the photo, and the body vertex each shell vertex follows
+    normal_groups: Optional[np.ndarray] = None
+    facing_photo: Optional[np.ndarray] = None
+    occlusion_photo: Optional[np.ndarray] = None   # (V,) contact occlusion at each body vertex in the photo
+    shell_anchor: Optional[np.ndarray] = None
+    # each body and shell vertex's share on the head joint and its photo pixel: the head's
+    # surface and the hair move with the face layer
+    head_share: Optional[np.ndarray] = None
+    photo_xy: Optional[np.ndarray] = None
 
     def layer(self, name: str):
         return next((ly for ly, _ in self.layers if ly.name == name), None)
@@ -133,7 +158,10 @@ def build_surface_rig(photo, fit, tile: int = 128) -> SurfaceRig:
     from ..body.fit import render_photo_raster, visible_faces
     from ..body.skeleton import JOINT_INDEX
     from .atlas import build_atlas
+    from scipy.spatial import cKDTree
+
     from .layers import face_layer, held_layer
+    from .shading import contact_occlusion, facing, occlusion_at, smooth_groups, vertex_normals
     from .shell import build_shell
 
     W, H = photo.size
@@ -173,12 +201,22 @@ def build_surface_rig(photo, fit, tile: int = 128) -> SurfaceRig:
             wts.append(ly.weights)
             n += len(ly.rest)
     _, rots = fit.joints()
+    groups = smooth_groups(body.vertices)
+    body_faces = body.faces[fi]
+    facing0 = facing(fit.camera, Vp, vertex_normals(Vp, body_faces, groups)).astype(np.float32)
+    occ0 = occlusion_at(contact_occlusion(raster.depth, raster.face_id >= 0), xy)
+    anchor = (cKDTree(body.vertices).query(shell.rest)[1].astype(np.int64) if len(shell.rest)
+              else np.zeros(0, np.int64))
     return SurfaceRig(fit=fit, texture=tex, vertices=np.concatenate(verts), weights=np.concatenate(wts),
                       rest_joints=body.rest_joints, faces=faces, n_body_faces=len(fi),
                       face_part_lut=np.concatenate([[0], body.face_parts[fi], np.zeros(len(shell.faces))]).astype(np.uint8),
                       texcoords=tc, background=photo.background if photo.background is not None else photo.image,
                       layers=layers, head_rot0=rots[JOINT_INDEX["head"]], atlas_seen=atlas.seen_share(),
-                      shell_vertices=len(shell.rest))
+                      shell_vertices=len(shell.rest), normal_groups=groups, facing_photo=facing0,
+                      occlusion_photo=occ0,
+                      shell_anchor=anchor,
+                      head_share=np.concatenate([body.weights, shell.weights])[:, JOINT_INDEX["head"]].astype(np.float32),
+                      photo_xy=np.concatenate([xy, shell.photo_xy]).astype(np.float64))
 
 
 # A shell triangle stretched (its longest edge, vs the photo) beyond TORN is torn: dropped, it shows
@@ -223,8 +261,10 @@ class _Skin:
 
 
 def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[ProgressFn] = None,
-                  face: bool = True) -> Iterator[np.ndarray]:
-    """RGB uint8 frames of the video's size (dancer.camera / dancer.placement)."""
+                  face: bool = True, shade: bool = True) -> Iterator[np.ndarray]:
+    """RGB uint8 frames of the video's size (dancer.camera / dancer.placement). ``face``: the
+    photo's face layer; ``shade``: re-lit as the body turns (shading.py; off: the photo's colours
+    as they are, flat)."""
     import cv2
 
     from ..body.builtin_mesh import skin
@@ -233,6 +273,7 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
     from ..body.skeleton import JOINT_INDEX, offsets_from_joints
     from ..passes.raster import rasterize
     from .layers import LayerFrames, face_weight
+    from .shading import contact_occlusion, facing, ratio_shading, vertex_normals
 
     if dancer.poses is None or dancer.camera is None or dancer.placement is None:
         raise BadInput("the surface animator needs the dance on the fitted body (animate.dancer.dancer_from_fit)")
@@ -255,6 +296,14 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
     kernel = np.ones((3, 3), np.float32) / 9.0
     shell_len = _edge_lengths(rig.texcoords, rig.faces[rig.n_body_faces:]) * float(A[0, 0])
     nb = rig.n_body_faces
+    n_body = len(rig.texcoords) - rig.shell_vertices
+    vs = np.ones(len(rig.vertices), np.float32)
+    flat = np.ones((H, W), np.float32)
+    face_lf = next(((lf, i0, n) for lf, i0, n in layers if lf.layer.name == "face"), None)
+    head = None
+    if face_lf is not None and rig.head_share is not None:
+        on = np.nonzero(rig.head_share > 0)[0]
+        head = (on, rig.head_share[on, None], rig.photo_xy[on] @ A[:, :2].T + A[:, 2])
 
     def soft_edge(r):
         fg = (r.face_id >= 0).astype(np.float32)
@@ -267,20 +316,42 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
             if t % 15 == 0:
                 prog(STAGE, t / T, f"frame {t}/{T}")
             xy, z = cam.project(V[k], return_depth=True)
+            wf = face_weight(cam.R @ rots[t, JOINT_INDEX["head"]][:, 2], head0) if face_lf is not None else 0.0
+            if head is not None and wf > 0:
+                # the head's surface and the hair beside it move with the face layer, as one piece
+                # (by the share each vertex has on the head joint): skinned in 3D, a sheet of hair
+                # beside a narrow fitted head stayed put while the face (in front of the neck's
+                # axis) swung with every turn of the head, and the hair and the cheek showed twice
+                lf, i0, n = face_lf
+                S = lf.transform(xy[i0:i0 + n], z[i0:i0 + n])
+                if S is not None:
+                    on, share, p0 = head
+                    b = share * wf
+                    xy[on] = (1.0 - b) * xy[on] + b * (p0 @ S[:, :2].T + S[:, 2])
             faces = _shell_fade(rig, xy, shell_len, vw)
             # 2.-4. body and shell rasterized apart, then looked up in the texture (the texture's
             # alpha is the photo's soft matte on the shell, opaque on the body) and composited over
             # the plate in depth order (_shade)
             r = rasterize(xy, z, faces[:nb], H, W)
             rs = rasterize(xy, z, faces[nb:], H, W)
+            # re-lit as the body turns; the shell as the body point it follows (shading.py)
+            if shade:
+                Vb = V[k][:n_body]
+                ratio = ratio_shading(facing(cam, Vb, vertex_normals(Vb, faces[:nb], rig.normal_groups)),
+                                      rig.facing_photo)
+                vs[n_body:n_body + rig.shell_vertices] = ratio[rig.shell_anchor]
+                vs[:n_body] = ratio / rig.occlusion_photo   # the photo's own contact shadows are in its pixels
+                occ = contact_occlusion(r.depth, r.face_id >= 0)
+            else:
+                occ = flat
             _shade(bg, tex, rig.texcoords, vw, r.face_id, r.bary, r.depth, soft_edge(r), faces[:nb],
-                   rs.face_id, rs.bary, rs.depth, soft_edge(rs), np.ascontiguousarray(faces[nb:]), out)
+                   rs.face_id, rs.bary, rs.depth, soft_edge(rs), np.ascontiguousarray(faces[nb:]), vs, occ, out)
             # 5. the layers, rigid on the body: the photo's own face while the head faces the camera
             # as it did in the photo (behind a hand or arm that comes in front), then the held object
             for lf, i0, n in layers:
                 wl = 1.0
                 if lf.layer.name == "face":
-                    wl = face_weight(cam.R @ rots[t, JOINT_INDEX["head"]][:, 2], head0)
+                    wl = wf
                     if wl <= 0:
                         continue
                 got = lf.warp(xy[i0:i0 + n], z[i0:i0 + n])
