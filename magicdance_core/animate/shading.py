@@ -10,10 +10,11 @@ renderer gives for free, computed here per frame from the skinned mesh and its d
   ``L = ambient + (1 - ambient) * max(floor, n . view)`` (a light at the camera, as a flash or a
   frontal key light): a surface that faced the camera in the photo and turns away darkens, one that
   was seen at a grazing angle and now faces the camera brightens (to a cap).
-- **contact occlusion**: where a part lies in front of another (an arm over the chest), the part
-  behind darkens in a soft band beside the front part's edge (screen-space ambient occlusion,
-  after Bavoil & Sainz's horizon idea reduced to a min-depth filter), divided by the occlusion
-  the same surface point had in the photo (whose pixels already hold that shadow).
+- **contact occlusion**: where a part lies in front of another (an arm over the chest: a depth
+  jump between neighbouring pixels), the part behind darkens in a soft band beside the front
+  part's edge (a screen-space ambient occlusion reduced to depth jumps and a min-depth filter),
+  divided, per vertex, by the occlusion the same surface point had where the photo shows it
+  (its pixels already hold that shadow).
 
 Both are ratios to the photo: in the photo's own pose the photo's pixels are shown as they are.
 Why not Blender's lights: the surface animator shades in-process from its own raster
@@ -28,30 +29,41 @@ AMBIENT = 0.6        # share of light that does not depend on the surface's angl
 RATIO_LO, RATIO_HI = 0.7, 1.2
 FACING_FLOOR = 0.35  # facings below this count as this: a texel seen edge-on is not brightened without end
 OCC_STRENGTH = 0.35  # darkening right beside a part in front
-OCC_NEAR_M = 0.02    # depth gap that starts to occlude (m)
-OCC_RAMP_M = 0.08    # ... and fully occludes
+OCC_NEAR_M = 0.03    # depth jump between neighbouring pixels that starts to occlude (m): a surface
+OCC_RAMP_M = 0.08    # sloping away changes by far less a pixel; fully occluded at NEAR + RAMP
+OCC_FAR_M = (0.3, 0.5)   # a part this far in front casts less and less (a hand held out)
 OCC_RADIUS = 0.035   # band width, fraction of the square root of the body's pixel area
 
 
-def smooth_groups(rest_vertices: np.ndarray) -> np.ndarray:
-    """(V,) index of each vertex's group of coincident vertices (the mesh's parts are cut along
-    their seams, each part with its own UVs): normals are averaged over a group so the shading is
-    smooth across a seam."""
-    key = np.round(np.asarray(rest_vertices, np.float64) * 2000.0).astype(np.int64)   # 0.5 mm
-    _, inv = np.unique(key, axis=0, return_inverse=True)
-    return inv.reshape(-1)
+def vertex_normals(V: np.ndarray, faces: np.ndarray, weld: np.ndarray) -> np.ndarray:
+    """(V,3) smooth unit normals of triangles ``faces`` over ``V``, shared by the vertices of one
+    ``weld`` id (``passes.render.weld_index``: the mesh's parts are cut along their UV seams), as
+    the passes' normal map computes them."""
+    from ..passes.raster import vertex_normals as welded_normals
+
+    return welded_normals(V, faces, weld, int(weld.max()) + 1)
 
 
-def vertex_normals(V: np.ndarray, faces: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """(V,3) unit area-weighted vertex normals of triangles ``faces`` over ``V``, shared over
-    ``groups``. Vertices of no triangle get (0, 0, 0)."""
-    p = V[faces]
-    fn = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])          # (F,3), length = 2 x area
-    g = groups[faces].reshape(-1)
-    n_groups = int(groups.max()) + 1
-    acc = np.stack([np.bincount(g, np.repeat(fn[:, k], 3), minlength=n_groups) for k in range(3)], 1)
-    n = acc[groups]
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+def photo_shading(fit, body, faces, raster, V, xy, z, shell_rest, seen_tol_m: float = 0.03):
+    """What the shading compares each frame with, from the photo's fitted body: (weld ids, facing
+    of each body vertex in the photo, the contact occlusion of the vertices the photo shows (1 for
+    the others: hidden there, the photo holds no shadow of theirs), and for each shell vertex the
+    body vertex whose light it takes: the nearest in the rest pose among those drawn)."""
+    from scipy.spatial import cKDTree
+
+    from ..passes.render import weld_index
+
+    weld = weld_index(body.vertices)
+    facing0 = facing(fit.camera, V, vertex_normals(V, faces, weld)).astype(np.float32)
+    h, w = raster.depth.shape
+    px = np.clip(np.round(xy).astype(np.int64), 0, [w - 1, h - 1])
+    drawn = raster.face_id[px[:, 1], px[:, 0]] >= 0
+    seen = drawn & (np.abs(raster.depth[px[:, 1], px[:, 0]] - z) < seen_tol_m)
+    occ0 = np.where(seen, occlusion_at(contact_occlusion(raster.depth, raster.face_id >= 0), xy), 1.0)
+    used = np.unique(faces)
+    anchor = (used[cKDTree(body.vertices[used]).query(shell_rest)[1]] if len(shell_rest)
+              else np.zeros(0, np.int64)).astype(np.int64)
+    return weld, facing0, occ0.astype(np.float32), anchor
 
 
 def facing(camera, V: np.ndarray, normals: np.ndarray) -> np.ndarray:
@@ -79,8 +91,10 @@ def occlusion_at(occ: np.ndarray, xy: np.ndarray) -> np.ndarray:
 
 
 def contact_occlusion(depth: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """(h,w) float32 factor (1: unoccluded) from a depth raster and its coverage mask: a pixel
-    darkens with how far behind the nearest surface within the band it lies."""
+    """(h,w) float32 factor (1: unoccluded) from a depth raster and its coverage mask. An edge is
+    where a pixel's neighbour is nearer by a jump (another part in front: a surface sloping away,
+    the rim of a limb, changes far less from one pixel to the next); the darkening spreads from
+    such edges over the pixels within the band that lie behind the nearest surface there."""
     import cv2
 
     area = float(covered.sum())
@@ -89,12 +103,16 @@ def contact_occlusion(depth: np.ndarray, covered: np.ndarray) -> np.ndarray:
         return out
     r = max(1, int(round(OCC_RADIUS * np.sqrt(area))))
     d = np.where(covered, depth, 1e6).astype(np.float32)
-    # a square window (OpenCV erodes with it in constant time per pixel; a disc cost 7 ms a
-    # frame at 512 px), softened by the blur after it, which runs at half size
-    nearest = cv2.erode(d, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1)))
-    gap = np.clip((d - nearest - OCC_NEAR_M) / OCC_RAMP_M, 0.0, 1.0) * covered
+    jump = (d - cv2.erode(d, np.ones((3, 3), np.uint8))) * covered
+    edge = np.clip((jump - OCC_NEAR_M) / OCC_RAMP_M, 0.0, 1.0)
+    edge *= np.clip((OCC_FAR_M[1] - jump) / (OCC_FAR_M[1] - OCC_FAR_M[0]), 0.0, 1.0)
+    # square windows (constant time per pixel in OpenCV; a disc cost 7 ms a frame at 512 px),
+    # softened by the blur after, which runs at half size
+    win = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1))
+    behind = (d - cv2.erode(d, win)) > OCC_NEAR_M
+    gap = cv2.dilate(edge, win) * (behind & covered)
     h, w = gap.shape
-    small = cv2.resize(gap, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(gap.astype(np.float32), ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), max(0.5, r / 4.0))
     gap = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     out -= OCC_STRENGTH * gap * covered

@@ -4,10 +4,12 @@ Driven by the same thing as the diffusion animator: the body fitted to the photo
 (magicdance_core.body.fit), posed by the dance and seen by the video's camera. Each frame:
   1. skin the body and its shell (:mod:`.shell`: hair and clothes beyond the body) with the dance,
   2. rasterize them with the passes' rasterizer (magicdance_core.passes.raster) and the same faces
-     and camera as the job's DensePose pass, so the person is exactly where the pass says,
+     and camera as the job's DensePose pass, so the person is where the pass says (but for the
+     head and the hair beside it, which move with the face layer of step 5 as one piece),
   3. look every pixel up in one texture: the body's DensePose-UV atlas (:mod:`.atlas`) for the
      body, the photo's person colours (photo/matte.py: no old background at the edge) for the
      shell, whose alpha channel is the photo's soft matte (so the edge shows no dark fringe),
+     re-lit as the body turns (:mod:`.shading`: ratios to the photo's own light),
   4. composite over the background plate (the photo with the person removed) in the job's framing
      (:mod:`.placement`): other people and objects stay where they are,
   5. the photo layers (:mod:`.layers`), rigid on the body: the photo's own face pixels, moved
@@ -67,6 +69,17 @@ def _sample(tex, faces, tc, vw, f, b0, b1, b2, rgba):
 
 
 @njit(cache=True, nogil=True)
+def _scale_rgb(c, lit):
+    """c[:3] *= lit, one factor for all three channels (capped so none passes 255: clipping each
+    channel alone would shift the hue of a saturated colour)."""
+    m = max(c[0], c[1], c[2])
+    if m * lit > 255.0:
+        lit = 255.0 / m
+    for k in range(3):
+        c[k] *= lit
+
+
+@njit(cache=True, nogil=True)
 def _shade(bg, tex, tc, vw, fb, bb, db, soft_b, faces_b, fs, bs, ds, soft_s, faces_s, vs, occ, out):
     """The body (raster fb/bb/db) and the shell (fs/bs/ds) over the plate ``bg``, in depth order
     per pixel: where the shell's soft edge or fade lies over a body part further back (the near
@@ -90,8 +103,7 @@ def _shade(bg, tex, tc, vw, fb, bb, db, soft_b, faces_b, fs, bs, ds, soft_s, fac
                 b2 = bb[y, x, 2]
                 _sample(tex, faces_b, tc, vw, f, b0, b1, b2, cb)
                 lit = (vs[faces_b[f, 0]] * b0 + vs[faces_b[f, 1]] * b1 + vs[faces_b[f, 2]] * b2) * occ[y, x]
-                for k in range(3):
-                    cb[k] = min(cb[k] * lit, 255.0)
+                _scale_rgb(cb, lit)
                 cb[3] *= soft_b[y, x]
             if hs:
                 f = fs[y, x]
@@ -99,9 +111,7 @@ def _shade(bg, tex, tc, vw, fb, bb, db, soft_b, faces_b, fs, bs, ds, soft_s, fac
                 b1 = bs[y, x, 1]
                 b2 = bs[y, x, 2]
                 _sample(tex, faces_s, tc, vw, f, b0, b1, b2, cs)
-                lit = vs[faces_s[f, 0]] * b0 + vs[faces_s[f, 1]] * b1 + vs[faces_s[f, 2]] * b2
-                for k in range(3):
-                    cs[k] = min(cs[k] * lit, 255.0)
+                _scale_rgb(cs, vs[faces_s[f, 0]] * b0 + vs[faces_s[f, 1]] * b1 + vs[faces_s[f, 2]] * b2)
                 cs[3] *= soft_s[y, x]
             shell_first = not (hb and hs and ds[y, x] < db[y, x])
             for layer in range(2):
@@ -138,11 +148,11 @@ class SurfaceRig:
     head_rot0: np.ndarray       # (3,3) the head's global rotation in the photo
     atlas_seen: float           # share of the body's surface the photo shows
     shell_vertices: int = 0
-    # shading (shading.py): coincident-vertex groups of the body, how squarely each body vertex
+    # shading (shading.py): the body's weld ids (one normal per UV seam point), how squarely each body vertex
     # faced the camera in the photo, and the body vertex each shell vertex follows
     normal_groups: Optional[np.ndarray] = None
     facing_photo: Optional[np.ndarray] = None
-    occlusion_photo: Optional[np.ndarray] = None   # (V,) contact occlusion at each body vertex in the photo
+    occlusion_photo: Optional[np.ndarray] = None   # (V,) contact occlusion of each body vertex the photo shows (else 1)
     shell_anchor: Optional[np.ndarray] = None
     # each body and shell vertex's share on the head joint and its photo pixel: the head's
     # surface and the hair move with the face layer
@@ -158,10 +168,8 @@ def build_surface_rig(photo, fit, tile: int = 128) -> SurfaceRig:
     from ..body.fit import render_photo_raster, visible_faces
     from ..body.skeleton import JOINT_INDEX
     from .atlas import build_atlas
-    from scipy.spatial import cKDTree
-
     from .layers import face_layer, held_layer
-    from .shading import contact_occlusion, facing, occlusion_at, smooth_groups, vertex_normals
+    from .shading import photo_shading
     from .shell import build_shell
 
     W, H = photo.size
@@ -201,18 +209,13 @@ def build_surface_rig(photo, fit, tile: int = 128) -> SurfaceRig:
             wts.append(ly.weights)
             n += len(ly.rest)
     _, rots = fit.joints()
-    groups = smooth_groups(body.vertices)
-    body_faces = body.faces[fi]
-    facing0 = facing(fit.camera, Vp, vertex_normals(Vp, body_faces, groups)).astype(np.float32)
-    occ0 = occlusion_at(contact_occlusion(raster.depth, raster.face_id >= 0), xy)
-    anchor = (cKDTree(body.vertices).query(shell.rest)[1].astype(np.int64) if len(shell.rest)
-              else np.zeros(0, np.int64))
+    weld, facing0, occ0, anchor = photo_shading(fit, body, body.faces[fi], raster, Vp, xy, z, shell.rest)
     return SurfaceRig(fit=fit, texture=tex, vertices=np.concatenate(verts), weights=np.concatenate(wts),
                       rest_joints=body.rest_joints, faces=faces, n_body_faces=len(fi),
                       face_part_lut=np.concatenate([[0], body.face_parts[fi], np.zeros(len(shell.faces))]).astype(np.uint8),
                       texcoords=tc, background=photo.background if photo.background is not None else photo.image,
                       layers=layers, head_rot0=rots[JOINT_INDEX["head"]], atlas_seen=atlas.seen_share(),
-                      shell_vertices=len(shell.rest), normal_groups=groups, facing_photo=facing0,
+                      shell_vertices=len(shell.rest), normal_groups=weld, facing_photo=facing0,
                       occlusion_photo=occ0,
                       shell_anchor=anchor,
                       head_share=np.concatenate([body.weights, shell.weights])[:, JOINT_INDEX["head"]].astype(np.float32),
@@ -317,6 +320,7 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
                 prog(STAGE, t / T, f"frame {t}/{T}")
             xy, z = cam.project(V[k], return_depth=True)
             wf = face_weight(cam.R @ rots[t, JOINT_INDEX["head"]][:, 2], head0) if face_lf is not None else 0.0
+            moved = None
             if head is not None and wf > 0:
                 # the head's surface and the hair beside it move with the face layer, as one piece
                 # (by the share each vertex has on the head joint): skinned in 3D, a sheet of hair
@@ -328,6 +332,7 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
                     on, share, p0 = head
                     b = share * wf
                     xy[on] = (1.0 - b) * xy[on] + b * (p0 @ S[:, :2].T + S[:, 2])
+                    moved = (on, b[:, 0])
             faces = _shell_fade(rig, xy, shell_len, vw)
             # 2.-4. body and shell rasterized apart, then looked up in the texture (the texture's
             # alpha is the photo's soft matte on the shell, opaque on the body) and composited over
@@ -340,7 +345,11 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
                 ratio = ratio_shading(facing(cam, Vb, vertex_normals(Vb, faces[:nb], rig.normal_groups)),
                                       rig.facing_photo)
                 vs[n_body:n_body + rig.shell_vertices] = ratio[rig.shell_anchor]
-                vs[:n_body] = ratio / rig.occlusion_photo   # the photo's own contact shadows are in its pixels
+                # the photo's own contact shadows are in its pixels (lifted by at most 1.25x where a
+                # part has moved off: the real shadow was likely fainter than the one assumed)
+                vs[:n_body] = ratio / np.maximum(rig.occlusion_photo, 0.8)
+                if moved is not None:   # the head moved as one flat piece with the face layer: lit as the photo
+                    vs[moved[0]] += (1.0 - vs[moved[0]]) * moved[1]
                 occ = contact_occlusion(r.depth, r.face_id >= 0)
             else:
                 occ = flat
