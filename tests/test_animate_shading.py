@@ -135,3 +135,19 @@ def test_head_turns_in_one_piece(astronaut):
     # control: the hair and the head's surface skinned in 3D only, apart from the face layer
     apart = _hair_error(list(render_frames(dataclasses.replace(rig, head_share=None), dancer)), pa)
     assert err.mean() < 0.8 * apart.mean() and err.max() < apart.max(), (err, apart)
+
+
+def test_a_torn_off_piece_of_the_shell_is_not_drawn():
+    """A piece of the shell (hair, a fingertip beyond the fitted body) the motion tore off the body
+    floats on its own: it is dropped; the shell that still touches the body stays."""
+    from magicdance_core.animate.surface import _drop_islands
+
+    body = -np.ones((60, 80), np.int32)
+    shell = -np.ones((60, 80), np.int32)
+    body[10:50, 10:30] = 0
+    shell[20:30, 30:40] = 1          # hair beside the body, touching it
+    shell[5:12, 60:70] = 2           # torn off, 30 px away
+    shell[40:45, 29:31] = 3          # under the body's edge
+    _drop_islands(body, shell)
+    assert (shell[20:30, 30:40] == 1).all() and (shell[40:45, 29:31] == 3).all()
+    assert (shell[5:12, 60:70] == -1).all()

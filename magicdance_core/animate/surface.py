@@ -256,6 +256,24 @@ def _shell_fade(rig, xy, shell_len, vw) -> np.ndarray:
     return rig.faces if keep.all() else np.concatenate([rig.faces[:rig.n_body_faces], shell[keep]])
 
 
+def _drop_islands(body_id: np.ndarray, shell_id: np.ndarray) -> None:
+    """Shell pixels in a piece that touches no body pixel are dropped (``shell_id`` set to -1): a
+    lock of hair or a fingertip the shell tore off as the body moved would float on its own."""
+    import cv2
+
+    shell = shell_id >= 0
+    if not shell.any():
+        return
+    body = body_id >= 0
+    n, lab = cv2.connectedComponents((body | shell).astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return
+    attached = np.zeros(n, bool)
+    attached[np.unique(lab[body])] = True
+    attached[0] = True
+    shell_id[~attached[lab]] = -1
+
+
 class _Skin:
     """Body + shell vertices for builtin_mesh.skin (it reads vertices, weights, rest_joints)."""
 
@@ -339,6 +357,7 @@ def render_frames(rig: SurfaceRig, dancer: DancerInput, progress: Optional[Progr
             # the plate in depth order (_shade)
             r = rasterize(xy, z, faces[:nb], H, W)
             rs = rasterize(xy, z, faces[nb:], H, W)
+            _drop_islands(r.face_id, rs.face_id)
             # re-lit as the body turns; the shell as the body point it follows (shading.py)
             if shade:
                 Vb = V[k][:n_body]
