@@ -29,6 +29,27 @@ def test_fills_the_hole_only(method):
         assert err < 0.7 * flat, (err, flat)
 
 
+def test_other_people_beside_the_hole_are_not_smeared_into_it():
+    """A second person stands beside the dancer's hole: they stay in the plate as they are, and
+    the hole is filled from the background around, not from them (control: filled from them)."""
+    from magicdance_core.photo.inpaint import background_plate, dilated_hole
+
+    img, hole = _scene()
+    photo = img.copy()
+    photo[hole] = (255, 0, 255)                          # the dancer
+    other = np.zeros(hole.shape, bool)
+    other[30:80, 66:80] = True                           # the neighbour, touching the hole's right side
+    photo[other & ~hole] = (250, 250, 250)
+    err = lambda out: float(np.abs(out[hole].astype(int) - img[hole].astype(int)).mean())  # noqa: E731
+    kept = background_plate(photo, hole, "ns", others=other)
+    smeared = background_plate(photo, hole, "ns")
+    outside = other & ~dilated_hole(hole)
+    assert np.array_equal(kept[outside], photo[outside])   # the neighbour stays as they are
+    white = lambda out: float((out[hole].min(axis=1) > 200).mean())  # noqa: E731
+    assert white(kept) < 0.02 and white(smeared) > 0.1, (white(kept), white(smeared))
+    assert err(kept) < err(smeared)
+
+
 def test_unknown_method_and_cli_choice(cli, tmp_path):
     with pytest.raises(ValueError, match="unknown inpainting method"):
         inpaint(*_scene(), method="magic")

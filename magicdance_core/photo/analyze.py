@@ -383,7 +383,9 @@ def analyze_photo(path: PathLike, out_dir: Optional[PathLike] = None,
     foreground = estimate_foreground(rgb, alpha)
 
     prog(STAGE, 0.7, "background plate")
-    background = background_plate(rgb, mask if occ is None else np.maximum(mask, occ), inpaint_method)
+    # the other people stay in the plate, but the hole is not filled from them (they smeared in)
+    others = (selfie > 0.5) & ~(np.asarray(mask) > 0.1)
+    background = background_plate(rgb, mask if occ is None else np.maximum(mask, occ), inpaint_method, others)
     res = PhotoAnalysis(image=rgb, mask=mask, landmarks=pts, visibility=vis, landmarks_z=z, world_landmarks=world,
                         face_box=box, face_landmarks=face_pts, background=background,
                         alpha=alpha, foreground=foreground, occluder=occluder,

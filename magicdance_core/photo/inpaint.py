@@ -13,6 +13,8 @@ back only inside the hole.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 METHODS = ("telea", "ns", "shiftmap", "fsr_fast", "fsr_best")
@@ -29,12 +31,18 @@ def dilated_hole(mask: np.ndarray, frac: float = 0.02) -> np.ndarray:
     return cv2.dilate((mask > 0.1).astype(np.uint8), k) > 0
 
 
-def inpaint(rgb: np.ndarray, hole: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarray:
-    """Fill ``hole`` (bool (h,w)) in ``rgb`` (uint8) with one of METHODS."""
+def inpaint(rgb: np.ndarray, hole: np.ndarray, method: str = DEFAULT_METHOD,
+            not_source: Optional[np.ndarray] = None) -> np.ndarray:
+    """Fill ``hole`` (bool (h,w)) in ``rgb`` (uint8) with one of METHODS. ``not_source`` (bool):
+    pixels that stay as they are but must not be filled from (other people beside the hole: the
+    fill would smear them into it); they are filled too, internally, and only the hole is kept."""
     import cv2
 
     if not hole.any():
         return rgb.copy()
+    write = hole
+    if not_source is not None:
+        hole = hole | not_source
     h, w = rgb.shape[:2]
     f = min(1.0, WORK_LONG_SIDE / max(h, w))
     small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else rgb
@@ -56,9 +64,16 @@ def inpaint(rgb: np.ndarray, hole: np.ndarray, method: str = DEFAULT_METHOD) -> 
     if f < 1:
         filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC)
     res = rgb.copy()
-    res[hole] = filled[hole]
+    res[write] = filled[write]
     return res
 
 
-def background_plate(rgb: np.ndarray, mask: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarray:
-    return inpaint(rgb, dilated_hole(mask), method)
+def background_plate(rgb: np.ndarray, mask: np.ndarray, method: str = DEFAULT_METHOD,
+                     others: Optional[np.ndarray] = None) -> np.ndarray:
+    """The photo with the person (``mask``) removed. ``others``: other people's pixels (they stay
+    in the plate, but the hole is not filled from them)."""
+    hole = dilated_hole(mask)
+    not_source = None if others is None else (others & ~hole)
+    if not_source is not None and not not_source.any():
+        not_source = None
+    return inpaint(rgb, hole, method, not_source)
