@@ -35,7 +35,17 @@ import photos as photo_set  # noqa: E402
 from magicdance_core.photo.inpaint import METHODS, dilated_hole, inpaint  # noqa: E402
 
 OUT = HERE / "inpaint"
-DEFAULT_METHODS = ("flat", "telea", "ns", "shiftmap", "fsr_fast")   # fsr_best: minutes a photo, opt in
+DEFAULT_METHODS = ("flat", "telea", "ns", "ns_people", "shiftmap", "fsr_fast")   # fsr_best: minutes a photo, opt in
+# ns_people: the job's plate as it is made, NS with the other people (selfie mask outside the
+# dancer) not a source of the fill
+OPTIONS = {"ns_people": "ns"}
+
+
+def other_people(rgb, mask):
+    """The selfie segmentation outside the dancer's mask (the job's ``others``)."""
+    from magicdance_core.photo.analyze import _selfie_mask
+
+    return (_selfie_mask(rgb) > 0.5) & ~(np.asarray(mask) > 0.1)
 
 
 def person_mask(path):
@@ -117,8 +127,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     methods = args.methods.split(",")
     for m in methods:
-        if m != "flat" and m not in METHODS:
-            raise SystemExit(f"unknown method {m}; one of flat, {', '.join(METHODS)}")
+        if m != "flat" and m not in METHODS and m not in OPTIONS:
+            raise SystemExit(f"unknown method {m}; one of flat, {', '.join(METHODS + tuple(OPTIONS))}")
     names = args.photos.split(",") if args.photos else None
     chosen = [p for p in photo_set.fetch(names=names, progress=lambda *a: None)
               if "rgba_cutout" not in p.kind and "drawing" not in p.kind]
@@ -138,6 +148,7 @@ def main(argv=None):
             print(f"{ph.name}: no free background for a held-out hole, skipped", file=sys.stderr)
             continue
         both = hole | test
+        others = other_people(rgb, mask) & ~both
         crops = []
         ys, xs = np.nonzero(test)
         pad = 8
@@ -145,7 +156,12 @@ def main(argv=None):
         x0, x1 = max(0, xs.min() - pad), min(rgb.shape[1], xs.max() + pad + 1)
         for m in methods:
             t0 = time.perf_counter()
-            fill = fill_flat(rgb, both) if m == "flat" else inpaint(rgb, both, m)
+            if m == "flat":
+                fill = fill_flat(rgb, both)
+            elif m in OPTIONS:
+                fill = inpaint(rgb, both, OPTIONS[m], not_source=others if others.any() else None)
+            else:
+                fill = inpaint(rgb, both, m)
             dt = time.perf_counter() - t0
             psnr, ssim = score(rgb, fill, test)
             rows[ph.name + "/" + m] = dict(photo=ph.name, split=ph.split, method=m, psnr_db=psnr, ssim=ssim,
