@@ -360,17 +360,13 @@ def _part_ids(png: Path) -> np.ndarray:
     return np.where(ids < 0, 0, ids).astype(np.int16)   # unknown colours (none in exact PNGs): background
 
 
-def other_people_mask(photo, detector: Optional["_Detector"] = None) -> Optional[np.ndarray]:
+def other_people_mask(photo) -> Optional[np.ndarray]:
     """The photo's person segmentation outside the (dilated) dancer mask: people who stay put."""
     import cv2
+    import mediapipe as mp
 
-    own = detector is None
-    det = detector or _Detector(static=True, faces=False)
-    try:
-        seg = det.selfie.process(np.ascontiguousarray(photo.image)).segmentation_mask > 0.5
-    finally:
-        if own:
-            det.close()
+    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
+        seg = selfie.process(np.ascontiguousarray(photo.image)).segmentation_mask > 0.5
     dancer = cv2.dilate((photo.mask > 0.1).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
     others = seg & ~dancer
     return others if others.any() else None
@@ -432,13 +428,11 @@ def video_metrics(video, passes, photo=None, *, every: int = 1, pass_to_video: O
     if n_pass != n_video and abs(pfps - vfps) <= 0.01:
         notes.append(f"pass has {n_pass} frames, video {n_video}: compared over the shorter")
 
-    det = _Detector(static=static, faces=photo is not None and photo.face_landmarks is not None)
-    others_photo = other_people_mask(photo, det) if photo is not None else None
-    if others_photo is not None and not static:
-        # Pose then looks in a box that moves with the dancer: its tracking across frames would
-        # follow the box's coordinates, not the person, so every frame is detected on its own.
-        det.close()
-        det = _Detector(static=True, faces=photo.face_landmarks is not None)
+    others_photo = other_people_mask(photo) if photo is not None else None
+    # with others, Pose looks in a box that moves with the dancer: its tracking across frames
+    # would follow the box's coordinates, not the person, so every frame is detected on its own
+    det = _Detector(static=static or others_photo is not None,
+                    faces=photo is not None and photo.face_landmarks is not None)
     cover, frags, hits_pf, ssim_pf, found = [], [], [], [], []
     by_joint = {j: [0, 0] for j in JOINT_PARTS}
     n_checked = n_detected = n_face_found = 0
