@@ -150,3 +150,26 @@ def test_puppet_still_animates_in_the_jobs_framing(mannequin):
     frames = list(an.animate(rig, dancer_from_fit(_motion(POSES[:3]), fit, pl), AnimateOptions(256)))
     assert len(frames) == 3 and frames[0].shape == (256, pl.width, 3)
     assert get_animator().name == "surface"
+
+
+def test_hands_the_photo_cuts_off_are_skin_not_sleeve(mannequin):
+    from magicdance_core.animate.atlas import HAND_PARTS, build_atlas
+
+    pa = analyze_photo(EX / "astronaut.jpg")       # her hands are below the frame
+    fit = fit_body(pa)
+    at = build_atlas(fit, np.ascontiguousarray(pa.person_rgb()), np.asarray(pa.mask, np.float32))
+    hand = at.covered & np.isin(at.texel_part, HAND_PARTS)
+    assert not (at.seen & hand).any()
+    lower_arm = at.covered & np.isin(at.texel_part, (19, 20, 21, 22))
+    face = at.seen & np.isin(at.texel_part, (23, 24))
+    hand_rgb = np.median(at.image[hand].astype(float), 0)
+    sleeve_rgb = np.median(at.image[lower_arm].astype(float), 0)
+    face_rgb = np.median(at.image[face].astype(float), 0)
+    # the hands take the face's skin; before, they took the orange sleeve (a stump of cloth)
+    assert np.abs(hand_rgb - sleeve_rgb).max() > 40
+    assert np.abs(hand_rgb - face_rgb).max() < 40
+    # a photo that shows the hands keeps their own colours
+    pa_m, fit_m = mannequin
+    at_m = build_atlas(fit_m, np.ascontiguousarray(pa_m.person_rgb()), np.asarray(pa_m.mask, np.float32))
+    hand_m = at_m.covered & np.isin(at_m.texel_part, HAND_PARTS)
+    assert (at_m.seen & hand_m).sum() > 40

@@ -10,7 +10,10 @@ photo's colour. The rest is filled, in this order, from the nearest seen texel
   1. at the left/right mirror image of the point (the other arm, the other half of the torso),
   2. at the front/back mirror image (a shirt's back is like its front; not for the head: a face
      on the back of the head would be worse than hair),
-  3. for the head, in the hair above the eyes; for everything else, simply the nearest in 3D,
+  3. for the head, in the hair above the eyes; for a hand neither of whose sides the photo shows
+     (a half-body photo cuts them off), the skin of the face (cheeks and forehead) — nearest in
+     3D would be the sleeve, and an arm ending in a stump of cloth has no hand for a viewer or a
+     pose detector to follow; for everything else, simply the nearest in 3D,
 all found in the body's rest pose (metres, so seams between parts and tiles do not matter), and
 the tiles' uncovered border texels (between the UV triangles) take their nearest covered texel in
 UV space, so bilinear lookups never read an empty texel.
@@ -29,6 +32,8 @@ from ..passes.raster import rasterize
 
 COLS = 6                     # tiles per atlas row
 HEAD_PARTS = (23, 24)
+HAND_PARTS = (3, 4)
+HAND_SEEN_MIN = 40           # seen hand texels (both hands) below which the hands take the face's skin
 MIRROR_TOL_M = 0.02          # a mirrored point must find a seen texel this close
 FACING_MIN = 0.2             # cos(angle) between the surface normal and the view ray, to count as seen
 DEPTH_TOL_M = 0.025          # the texel must be this close to the nearest surface at its pixel
@@ -148,6 +153,12 @@ def build_atlas(fit, image: np.ndarray, mask: np.ndarray, tile: int = 128) -> At
                 _, k = cKDTree(rest[pool]).query(rest[todo])
                 colour[np.nonzero(todo)[0]] = colour[pool[k]]
                 have[todo] = True
+        is_hand = np.isin(part, HAND_PARTS)
+        todo = ~have & is_hand
+        skin = _face_skin(body, rest, colour, seen & is_head) if (seen & is_hand).sum() < HAND_SEEN_MIN else None
+        if todo.any() and skin is not None:
+            colour[todo] = skin
+            have[todo] = True
         todo = ~have
         if todo.any():
             _, k = tree.query(rest[todo])
@@ -185,6 +196,20 @@ def _segment_axis_z(body, faces, fid, bary) -> np.ndarray:
     limbs and trunk all run in planes of constant z, so this is the tube's centre)."""
     wts = _interp(body.weights, faces, fid, bary)
     return body.rest_joints[np.argmax(wts, axis=1), 2]
+
+
+def _face_skin(body, rest, colour, head_seen) -> "np.ndarray | None":
+    """Median colour of the seen face between the eyebrows and the mouth, in front of the
+    head's centre (cheeks, nose, temples: mostly skin; eyes and lips are too few to move a
+    median); None if the photo shows too little of the face."""
+    from ..body.skeleton import JOINT_INDEX
+
+    eye = _eye_level(body)
+    centre_z = body.rest_joints[JOINT_INDEX["head"], 2]
+    face = head_seen & (rest[:, 1] < eye + 0.02) & (rest[:, 1] > eye - 0.07) & (rest[:, 2] > centre_z + 0.03)
+    if face.sum() < 50:
+        return None
+    return np.median(colour[face], axis=0)
 
 
 def _eye_level(body) -> float:
