@@ -35,10 +35,10 @@ import photos as photo_set  # noqa: E402
 from magicdance_core.photo.inpaint import METHODS, dilated_hole, inpaint  # noqa: E402
 
 OUT = HERE / "inpaint"
-DEFAULT_METHODS = ("flat", "telea", "ns", "ns_people", "shiftmap", "fsr_fast")   # fsr_best: minutes a photo, opt in
+DEFAULT_METHODS = ("flat", "telea", "ns", "ns_people", "ns_texture_people", "shiftmap", "fsr_fast")   # fsr_best: minutes a photo, opt in
 # ns_people: the job's plate as it is made, NS with the other people (selfie mask outside the
 # dancer) not a source of the fill
-OPTIONS = {"ns_people": "ns"}
+OPTIONS = {"ns_people": "ns", "ns_texture_people": "ns_texture"}
 
 
 def other_people(rgb, mask):
@@ -115,7 +115,17 @@ def score(truth, fill, hole):
     psnr = 10 * np.log10(255.0 ** 2 / max(mse, 1e-9))
     g = lambda a: a @ np.array([0.299, 0.587, 0.114])  # noqa: E731
     _, smap = structural_similarity(g(t), g(f), data_range=255.0, full=True, win_size=7)
-    return round(float(psnr), 2), round(float(smap[m].mean()), 4)
+    return round(float(psnr), 2), round(float(smap[m].mean()), 4), detail_ratio(g(t), g(f), m)
+
+
+def detail_ratio(truth_grey, fill_grey, m, sigma: float = 2.0) -> float:
+    """RMS of the fill's fine detail (grey minus its Gaussian blur, sigma 2 px) over the hole,
+    relative to the truth's: 1 = as much grain as the background had, near 0 = a smooth smear.
+    Says nothing of where the grain is (PSNR and SSIM beside it do): noise would score 1."""
+    from scipy.ndimage import gaussian_filter
+
+    hp = lambda a: a - gaussian_filter(a, sigma)  # noqa: E731
+    return round(float(np.sqrt((hp(fill_grey)[m] ** 2).mean() / max((hp(truth_grey)[m] ** 2).mean(), 1e-9))), 3)
 
 
 def main(argv=None):
@@ -163,11 +173,11 @@ def main(argv=None):
             else:
                 fill = inpaint(rgb, both, m)
             dt = time.perf_counter() - t0
-            psnr, ssim = score(rgb, fill, test)
-            rows[ph.name + "/" + m] = dict(photo=ph.name, split=ph.split, method=m, psnr_db=psnr, ssim=ssim,
+            psnr, ssim, detail = score(rgb, fill, test)
+            rows[ph.name + "/" + m] = dict(photo=ph.name, split=ph.split, method=m, psnr_db=psnr, ssim=ssim, detail=detail,
                                            seconds=round(dt, 2), hole_scale=s, hole_px=int(test.sum()),
                                            image=list(rgb.shape[1::-1]), mask=mask_src)
-            print(f"{ph.split:5s} {ph.name:18s} {m:9s} PSNR {psnr:6.2f} dB  SSIM {ssim:.3f}  {dt:7.2f} s", flush=True)
+            print(f"{ph.split:5s} {ph.name:18s} {m:17s} PSNR {psnr:6.2f} dB  SSIM {ssim:.3f}  detail {detail:.2f}  {dt:7.2f} s", flush=True)
             c = fill[y0:y1, x0:x1].copy()
             cv2.putText(c, m, (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
             crops.append(c)
@@ -198,6 +208,9 @@ def main(argv=None):
                     psnr_worst=min(r["psnr_db"] for r in rs), ssim_mean=round(float(np.mean([r["ssim"] for r in rs])), 4),
                     ssim_worst=min(r["ssim"] for r in rs), seconds_mean=round(float(np.mean([r["seconds"] for r in rs])), 2),
                     seconds_worst=max(r["seconds"] for r in rs))
+                if all("detail" in r for r in rs):   # rows of runs before the detail column lack it
+                    summary[f"{split}/{m}"].update(detail_mean=round(float(np.mean([r["detail"] for r in rs])), 3),
+                                                   detail_min=min(r["detail"] for r in rs))
     res_path.write_text(json.dumps(dict(
         machine=f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores",
         command="benchmarks/dance/inpaint_compare.py " + " ".join(argv if argv is not None else sys.argv[1:]),
