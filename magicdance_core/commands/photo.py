@@ -20,9 +20,9 @@ def add_arguments(p) -> None:
                    help="the figure's joints (a landmarks JSON, e.g. the landmarks_edit.json this command writes "
                         "when it finds no person): used instead of detection")
     p.add_argument("--inpaint", default=None, metavar="METHOD",
-                   help="how the background plate's hole is filled: ns_texture (default: Navier-Stokes plus "
-                        "the grain of the background beside it), ns (smooth), telea, shiftmap, fsr_fast, "
-                        "fsr_best (minutes); benchmarks/dance/inpaint/RESULTS.md")
+                   help="how the background plate's hole is filled: ns (default; smooth), ns_texture (NS plus "
+                        "the grain of the background beside it; thin objects can come along as ghosts), "
+                        "telea, shiftmap, fsr_fast, fsr_best (minutes); benchmarks/dance/inpaint/RESULTS.md")
 
 
 def run(args, progress) -> int:

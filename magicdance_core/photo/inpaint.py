@@ -5,14 +5,13 @@ held-out person-shaped holes over known background of 7 benchmark photos, tune/t
 OpenCV offers cv2.inpaint (TELEA, NS: fast diffusion) and opencv-contrib's cv2.xphoto.inpaint
 (SHIFTMAP: copies patches, FSR_FAST / FSR_BEST: frequency-selective reconstruction). On the tune
 photos TELEA and NS tie (12.9 dB, SSIM 0.31, under 1.5 s); FSR_FAST is 25x slower for no gain on
-test; shift-map copies whole neighbouring objects into the hole and scores last. NS fills a
-large hole with a smooth smear, which shows behind a dancer who moves away (a flat blur where a
-crowd or a lawn stood), so the default is ``ns_texture``: NS for the colour plus the background's
-fine grain copied in from beside the hole (``add_texture``): the same PSNR as NS on the held-out
-holes, SSIM 0.02-0.04 lower (grain not exactly where the truth has it), detail 0.13 -> 0.37 of the
-truth's. The others are there for users to try (``magicdance photo --inpaint METHOD``).
-The hole is large (a whole person), so we fill it at reduced resolution and paste the result
-back only inside the hole.
+test; shift-map copies whole neighbouring objects into the hole and scores last. NS stays the
+default. NS fills a large hole with a smooth smear (a flat blur where a crowd or a lawn stood);
+``ns_texture`` adds the background's fine grain copied in from beside the hole (``add_texture``):
+the same PSNR on the held-out holes, SSIM 0.02-0.04 lower, more detail — but thin objects are
+fine detail too (the cameraman's tripod legs came along as ghosts) and the dance benchmark's pose
+re-detection fell with it (camera 0.67 -> 0.52), so it is an option, not the default. The others
+are there for users to try (``magicdance photo --inpaint METHOD``).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 METHODS = ("telea", "ns", "ns_texture", "shiftmap", "fsr_fast", "fsr_best")
-DEFAULT_METHOD = "ns_texture"
+DEFAULT_METHOD = "ns"
 WORK_LONG_SIDE = 384     # inpainting resolution: the hole is smooth at this scale anyway
 BAD_SOURCE = 1e4         # add_texture: the error of a shift whose source is not known background
 
@@ -82,8 +81,9 @@ def add_texture(plate: np.ndarray, hole: np.ndarray, unknown: np.ndarray, sigma:
     ``sigma`` x the long side) is copied into ``hole`` from a stretch of known background of the
     hole's own shape beside it (one shift per pixel, the nearest shift of the hole's size that
     lands on known background whose blurred colour is closest to the fill's). Only the
-    high-frequency band is copied, so no neighbouring object moves into the hole, only its
-    grain; it fades in over ``ramp`` sigmas from the hole's edge. ``unknown`` (bool) may not be a
+    high-frequency band is copied, so a neighbouring object's colour does not move into the
+    hole — but a thin one (a tripod leg, a railing) is all high frequency and comes along as a
+    ghost, which is why this is not the default; it fades in over ``ramp`` sigmas from the hole's edge. ``unknown`` (bool) may not be a
     source (the hole and other people). Written here: OpenCV's shift-map copies whole objects
     (RESULTS.md) and has no band-limited mode."""
     import cv2
