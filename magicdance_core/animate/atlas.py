@@ -11,7 +11,7 @@ photo's colour. The rest is filled, in this order, from the nearest seen texel
   2. at the front/back mirror image (a shirt's back is like its front; not for the head: a face
      on the back of the head would be worse than hair),
   3. for the head, in the hair above the eyes; for a hand neither of whose sides the photo shows
-     (a half-body photo cuts them off), the skin of the face (cheeks and forehead) — nearest in
+     (a half-body photo cuts them off), the skin of the face (its median, eyes to mouth) — nearest in
      3D would be the sleeve, and an arm ending in a stump of cloth has no hand for a viewer or a
      pose detector to follow; for everything else, simply the nearest in 3D,
 all found in the body's rest pose (metres, so seams between parts and tiles do not matter), and
