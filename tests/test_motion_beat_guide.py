@@ -139,3 +139,20 @@ def test_padding_past_the_song_and_beatless_windows_are_not_steered(click_song):
     x0[0, ::2, 7:13] = 0.9                                                # a pelvis flipping every frame
     quiet = BeatGuide(guide.normalizer, torch.zeros(1, 150), 0.5, None)
     assert torch.equal(quiet(x0, t=999), x0)
+
+
+def test_a_styled_dance_from_the_choreographer_keeps_its_late_steps_the_networks(click_song):
+    """With a style the sampling starts from the choreographer's dance, already on the beat: the
+    guide leaves the low-noise steps alone there (guided, every style came out energetic); a
+    dance from noise is guided on every step but the last."""
+    from magicdance_core.audio.analysis import analyze_music
+    from magicdance_core.motion.beat_guide import MIN_T_FROM_CHOREO
+
+    pipe = DancePipeline.from_pretrained()
+    a = analyze_music(click_song)
+    T = len(a.edge35)
+    assert pipe._beat_guide(a, 0.5, T, None).min_t == 0
+    styled = pipe._beat_guide(a, 0.5, T, None, from_choreo=True)
+    assert styled.min_t == MIN_T_FROM_CHOREO == 300
+    x0 = 0.3 * torch.randn(styled.template.shape[0], 150, 151, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(styled(x0, t=199), x0) and not torch.equal(styled(x0, t=399), x0)

@@ -341,7 +341,8 @@ class DancePipeline:
                                    style_guidance=float(s["style_guidance"]))
         # the guide's weight is per step at the default 10 steps: more steps, smaller steps; fewer
         # steps do not get bigger ones (at 2 steps a 5x step tore the dance apart)
-        guide = self._beat_guide(analysis, float(s["beat_guidance"]) * min(1.0, 10.0 / settings.steps), T, known_mask)
+        guide = self._beat_guide(analysis, float(s["beat_guidance"]) * min(1.0, 10.0 / settings.steps), T, known_mask,
+                                 from_choreo=init is not None)
         gen = torch.Generator().manual_seed(int(seed))
         prev = torch.get_num_threads()
         try:
@@ -356,11 +357,12 @@ class DancePipeline:
         used = float(s["beat_guidance"]) if guide is not None else 0.0   # the meta says what acted
         return (_edge_frame(out, False) if cfg.edge_frame else out), used
 
-    def _beat_guide(self, analysis, weight: float, T: int, known_mask):
-        """The sampler's beat guide for this song (None when off or the song has no beats)."""
+    def _beat_guide(self, analysis, weight: float, T: int, known_mask, from_choreo: bool = False):
+        """The sampler's beat guide for this song (None when off or the song has no beats).
+        ``from_choreo``: sampling starts from the choreographer's dance (a style was asked for)."""
         import torch
 
-        from .beat_guide import BeatGuide, beat_grid_frames, beat_template, steerable_channels
+        from .beat_guide import MIN_T_FROM_CHOREO, BeatGuide, beat_grid_frames, beat_template, steerable_channels
         from .sampler import split_windows
 
         from .beatsync import usable_beats
@@ -379,8 +381,12 @@ class DancePipeline:
         free = torch.from_numpy(steerable_channels(self.denoiser.cfg.edge_frame)).view(1, 1, -1)
         if known_mask is not None:
             free = free * (1.0 - known_mask)
+        # a start from the choreographer's dance already has the beat; guiding its low-noise steps
+        # too made every style energetic (tune songs, nearest-style accuracy 0.32 -> 0.21, mostly
+        # "disco"), so there the guide stops at t >= 300 as in the fifth round (RESULTS.md)
         return BeatGuide(self.denoiser.normalizer, torch.from_numpy(np.ascontiguousarray(template, np.float32)),
-                         weight, free, valid=torch.from_numpy(np.ascontiguousarray(valid, np.float32)))
+                         weight, free, valid=torch.from_numpy(np.ascontiguousarray(valid, np.float32)),
+                         min_t=MIN_T_FROM_CHOREO if from_choreo else 0)
 
     @staticmethod
     def _smooth(feats: np.ndarray, s: dict) -> np.ndarray:
