@@ -441,7 +441,9 @@ def test_sigterm_cancels_a_dance_like_ctrl_c(tmp_path):
             p.kill()
     assert p.returncode == 143 and err.strip().splitlines() == ["error: cancelled"], (p.returncode, err[-2000:])
     d = json.loads((job / "job.json").read_text())
-    assert d["status"] == "cancelled" and "cancelled" in {v["status"] for v in d["stages"].values()}
+    # the signal lands inside a stage (that stage then says cancelled) or, on a loaded machine,
+    # between two (every stage listed is done); never a stage left "running"
+    assert d["status"] == "cancelled" and {v["status"] for v in d["stages"].values()} <= {"done", "cancelled"}
     assert not (job / "job.lock").exists() and _temps(tmp_path) == [] and not (tmp_path / "d.mp4").exists()
 
 

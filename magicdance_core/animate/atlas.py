@@ -10,11 +10,11 @@ photo's colour. The rest is filled, in this order, from the nearest seen texel
   1. at the left/right mirror image of the point (the other arm, the other half of the torso),
   2. at the front/back mirror image (a shirt's back is like its front; not for the head: a face
      on the back of the head would be worse than hair),
-  3. for the head, in the hair above the eyes; for a hand neither of whose sides the photo shows
-     (a half-body photo cuts them off), the skin of the face (its median, eyes to mouth) — nearest in
-     3D would be the sleeve, and an arm ending in a stump of cloth has no hand for a viewer or a
-     pose detector to follow; for everything else, simply the nearest in 3D,
-all found in the body's rest pose (metres, so seams between parts and tiles do not matter), and
+  3. for the head, in the hair above the eyes; for everything else, simply the nearest in 3D,
+all found in the body's rest pose (metres, so seams between parts and tiles do not matter). When
+the photo shows (almost) nothing of either hand (a half-body photo cuts them off), both hands are
+the face's skin (its median, eyes to mouth): nearest in 3D would be the sleeve, and an arm ending
+in a stump of cloth has no hand for a viewer or a pose detector to follow. Then
 the tiles' uncovered border texels (between the UV triangles) take their nearest covered texel in
 UV space, so bilinear lookups never read an empty texel.
 
@@ -33,7 +33,7 @@ from ..passes.raster import rasterize
 COLS = 6                     # tiles per atlas row
 HEAD_PARTS = (23, 24)
 HAND_PARTS = (3, 4)
-HAND_SEEN_MIN = 40           # seen hand texels (both hands) below which the hands take the face's skin
+HAND_SEEN_SHARE = 0.05       # a hand with less of its surface seen than this counts as not shown
 MIRROR_TOL_M = 0.02          # a mirrored point must find a seen texel this close
 FACING_MIN = 0.2             # cos(angle) between the surface normal and the view ray, to count as seen
 DEPTH_TOL_M = 0.025          # the texel must be this close to the nearest surface at its pixel
@@ -153,12 +153,13 @@ def build_atlas(fit, image: np.ndarray, mask: np.ndarray, tile: int = 128) -> At
                 _, k = cKDTree(rest[pool]).query(rest[todo])
                 colour[np.nonzero(todo)[0]] = colour[pool[k]]
                 have[todo] = True
-        is_hand = np.isin(part, HAND_PARTS)
-        todo = ~have & is_hand
-        skin = _face_skin(body, rest, colour, seen & is_head) if (seen & is_hand).sum() < HAND_SEEN_MIN else None
-        if todo.any() and skin is not None:
-            colour[todo] = skin
-            have[todo] = True
+        hands = [part == p for p in HAND_PARTS]
+        if all(h.any() and seen[h].mean() < HAND_SEEN_SHARE for h in hands):
+            skin = _face_skin(body, rest, colour, seen & is_head)
+            if skin is not None:   # the few seen texels too: a hand of one colour, not a patchwork
+                for h in hands:
+                    colour[h] = skin
+                    have[h] = True
         todo = ~have
         if todo.any():
             _, k = tree.query(rest[todo])

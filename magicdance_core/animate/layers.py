@@ -218,8 +218,9 @@ class LayerFrames:
         if x1 <= x0 or y1 <= y0:
             return None
         S[:, 2] -= (x0, y0)
-        # bicubic: the face is the part a viewer looks at; bilinear blurred it (face SSIM after
-        # alignment +0.003..+0.018 on 6 photos, benchmarks/dance/RESULTS.md); the frame is clipped at the end
+        # bicubic (the face layer and the held object): the face is what a viewer looks at and
+        # bilinear blurred it (face SSIM after alignment +0.003..+0.018 on 6 photos,
+        # benchmarks/dance/RESULTS.md; the held layer was not measured); the frame is clipped at the end
         rgb = cv2.warpAffine(self.rgb, S, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
         a = cv2.warpAffine(self.alpha, S, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return rgb, a, (x0, y0)

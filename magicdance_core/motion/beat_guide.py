@@ -41,8 +41,8 @@ EVERY_BEAT_MAX_BPM = 130.0
 # 4.5 m/s: joints faster than this are pulled back; without it the guide made hand flicks
 # (158 one-frame pops in the 15 tune songs against 3 unguided; with it 26, RESULTS.md)
 CAP_M_PER_FRAME = 0.15
-# With a style the sampling starts from the choreographer's dance (SDEdit at t = 499), which is on
-# the beat already: there only the steps at t >= 300 are guided (pipeline._beat_guide)
+# A sampling that starts from the choreographer's dance (a style with choreo_guide > 0: SDEdit at
+# t = 499) is on the beat already: there only the steps at t >= 300 are guided (pipeline._beat_guide)
 MIN_T_FROM_CHOREO = 300
 
 

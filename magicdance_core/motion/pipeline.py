@@ -359,7 +359,8 @@ class DancePipeline:
 
     def _beat_guide(self, analysis, weight: float, T: int, known_mask, from_choreo: bool = False):
         """The sampler's beat guide for this song (None when off or the song has no beats).
-        ``from_choreo``: sampling starts from the choreographer's dance (a style was asked for)."""
+        ``from_choreo``: sampling starts from the choreographer's dance (SDEdit: a style with
+        ``choreo_guide`` > 0)."""
         import torch
 
         from .beat_guide import MIN_T_FROM_CHOREO, BeatGuide, beat_grid_frames, beat_template, steerable_channels
