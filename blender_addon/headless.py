@@ -254,6 +254,9 @@ def _claim_stdout():
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from magicdance_core.progress import honour_sigint
+
+    honour_sigint()   # the parent cancels with SIGINT (magicdance_core/blender_process.py)
     out = _claim_stdout()
 
     def send(msg: dict) -> None:

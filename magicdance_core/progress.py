@@ -89,3 +89,14 @@ class TerminalBars:
             self._logged_tenth = -1 if fraction >= 1.0 else tenth
             self.stream.write(line + "\n")
         self.stream.flush()
+
+
+def honour_sigint() -> None:
+    """Make SIGINT raise KeyboardInterrupt again in a child process that its parent cancels with
+    SIGINT (the headless Blender actions, the add-on's worker). A parent started in the
+    background (``nohup``, ``cmd &`` in a script) runs with SIGINT ignored, and an ignored signal
+    stays ignored across exec, so the child would never stop; seen as a scene written after its
+    cancel in a test run launched that way."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)

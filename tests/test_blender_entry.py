@@ -191,11 +191,14 @@ def test_cli_scene_checks_before_blender(cli, tmp_path, short_song):
     assert r.returncode == 2 and "--seed" in r.stderr
 
 
-def test_cancel_leaves_no_file(tmp_path):
+@pytest.mark.parametrize("sigint_ignored", [False, True])
+def test_cancel_leaves_no_file(tmp_path, sigint_ignored):
     """A caller that cancels (its progress raises Cancelled) stops the child cleanly: no .blend,
-    no temporary file, and the Cancelled comes back. The whole 30 s example song: its analysis
-    lasts seconds after the first "analyze" report, so even a loaded machine's parent cancels
-    before the child could have finished (with a 2 s song it once did, under a load of 4)."""
+    no temporary file, and the Cancelled comes back -- also when this process runs with SIGINT
+    ignored (started with nohup or ``&`` from a script; the child inherits that). The whole 30 s
+    example song: its analysis lasts seconds after the first "analyze" report."""
+    import signal
+
     from magicdance_core.blender_process import run_action
     from magicdance_core.errors import Cancelled
 
@@ -207,9 +210,13 @@ def test_cancel_leaves_no_file(tmp_path):
         if stage == "analyze":   # Blender has started the scene and is analysing the song
             raise Cancelled("cancelled")
 
-    with pytest.raises(Cancelled):
-        run_action("scene", [ROOT / "examples" / "song.ogg", "-o", tmp_path / "s.blend", "--motion", tmp_path / "m.npz"],
-                   progress)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_ignored else signal.getsignal(signal.SIGINT))
+    try:
+        with pytest.raises(Cancelled):
+            run_action("scene", [ROOT / "examples" / "song.ogg", "-o", tmp_path / "s.blend", "--motion", tmp_path / "m.npz"],
+                       progress)
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
     assert calls[0] == ("scene", 0.0) and calls[-1][0] == "analyze"
 

@@ -252,6 +252,9 @@ def serve(stdin: TextIO = None, stdout: TextIO = None, min_interval: float = 0.0
 
 def serve_stdio() -> int:
     """Run :func:`serve` on the real stdout while everything else printed goes to stderr."""
+    from ..progress import honour_sigint
+
+    honour_sigint()   # the add-on stops a request with SIGINT (blender_addon/worker_client.py)
     real = sys.stdout
     sys.stdout = sys.stderr
     try:
