@@ -85,8 +85,8 @@ def add_texture(plate: np.ndarray, hole: np.ndarray, unknown: np.ndarray, sigma:
     lands on known background whose blurred colour is closest to the fill's). Only the
     high-frequency band is copied, so a neighbouring object's colour does not move into the
     hole — but a thin one (a tripod leg, a railing) is all high frequency and comes along as a
-    ghost, which is why this is not the default; it fades in over ``ramp`` sigmas from the hole's edge. ``unknown`` (bool) may not be a
-    source (the hole and other people). Written here: OpenCV's shift-map copies whole objects
+    ghost, which is why this is not the default; it fades in over ``ramp`` sigmas from the
+    hole's edge. ``unknown`` (bool) may not be a source (the hole and other people). Written here: OpenCV's shift-map copies whole objects
     (RESULTS.md) and has no band-limited mode. About 1 s on a 1280 px photo (load_photo's limit)."""
     import cv2
     from scipy.ndimage import distance_transform_edt
@@ -105,7 +105,7 @@ def add_texture(plate: np.ndarray, hole: np.ndarray, unknown: np.ndarray, sigma:
     y0, x0 = ys.min(), xs.min()
     bh, bw = ys.max() + 1 - y0, xs.max() + 1 - x0
     best = np.full((bh, bw), np.inf, np.float32)     # running argmin over the shifts (no stack: big photos)
-    pick = np.full((bh, bw), -1, np.int64)
+    pick = np.zeros((bh, bw), np.int64)
     shifts = []
     for k in (0.5, 1.0, 1.5, 2.0):
         for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1)):
@@ -115,31 +115,27 @@ def add_texture(plate: np.ndarray, hole: np.ndarray, unknown: np.ndarray, sigma:
             ok[ok] = ~bad[sy[ok], sx[ok]]
             if not ok.any():
                 continue
+            valid = np.zeros((bh, bw), bool)
+            valid[ys[ok] - y0, xs[ok] - x0] = True
             e = np.full((bh, bw), BAD_SOURCE, np.float32)
-            e[ys[ok] - y0, xs[ok] - x0] = np.abs(low[sy[ok], sx[ok]] - low[ys[ok], xs[ok]]).sum(1) + 8.0 * k
-            # smoothed, so a region takes one shift and its grain stays in one piece
+            e[valid] = np.abs(low[sy[ok], sx[ok]] - low[ys[ok], xs[ok]]).sum(1) + 8.0 * k
+            # smoothed, so a region takes one shift and its grain stays in one piece; never a
+            # shift whose own source is unknown
             e = cv2.GaussianBlur(e, (0, 0), 4 * s)
-            invalid = np.ones((bh, bw), bool)
-            invalid[ys[ok] - y0, xs[ok] - x0] = False
-            e[invalid] = np.inf   # the blur must not pick a shift whose own source is unknown
+            e[~valid] = np.inf
             take = e < best
             best[take] = e[take]
             pick[take] = len(shifts)
             shifts.append(d)
-    if not shifts:
-        return plate
-    d = np.asarray(shifts)[pick[ys - y0, xs - x0]]
-    sy, sx = ys + d[:, 0], xs + d[:, 1]
-    ok = (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
-    ok[ok] = ~bad[sy[ok], sx[ok]]
-    src = np.where(ok[:, None], np.stack([sy, sx], 1), -1)
-    have = src[:, 0] >= 0
+    have = np.isfinite(best[ys - y0, xs - x0])      # some shift lands on known background
     if not have.any():
         return plate
+    d = np.asarray(shifts)[pick[ys - y0, xs - x0][have]]
+    src = np.stack([ys[have] + d[:, 0], xs[have] + d[:, 1]], 1)
     fade = np.clip(distance_transform_edt(hole)[ys, xs] / (ramp * s), 0.0, 1.0)[have, None]
     out = img.copy()
-    out[ys[have], xs[have]] = low[ys[have], xs[have]] + fade * detail[src[have, 0], src[have, 1]] \
-        + (1 - fade) * detail[ys[have], xs[have]]
+    hy, hx = ys[have], xs[have]
+    out[hy, hx] = low[hy, hx] + fade * detail[src[:, 0], src[:, 1]] + (1 - fade) * detail[hy, hx]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
